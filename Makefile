@@ -1,0 +1,26 @@
+# Set-up and everyday commands. Every target bootstraps .venv itself on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8090
+
+.PHONY: serve test venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(STAMP)
+
+serve: $(STAMP)  ## serve the API on http://$(HOST):$(PORT)
+	$(PY) -m reference_impl --host $(HOST) --port $(PORT)
+
+test: $(STAMP)  ## run every test
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,20 @@
+"""The session API contract made executable: a Connexion app over an in-memory store."""
+
+from reference_impl.app import SPEC_PATH, create_app
+from reference_impl.store import (
+    InMemorySessionStore,
+    SessionExists,
+    SessionRecord,
+    SessionStore,
+    StorageError,
+)
+
+__all__ = [
+    "SPEC_PATH",
+    "create_app",
+    "InMemorySessionStore",
+    "SessionExists",
+    "SessionRecord",
+    "SessionStore",
+    "StorageError",
+]

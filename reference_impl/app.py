@@ -1,0 +1,61 @@
+"""`create_app`: the Connexion app that serves openapi.yaml over a session store."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable
+
+import connexion
+import yaml
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+
+from reference_impl import errors
+from reference_impl.handlers import SessionHandlers
+from reference_impl.store import InMemorySessionStore, SessionStore
+
+SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
+API_PREFIX = "/api/v1"
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def documented_methods(spec_path: Path = SPEC_PATH) -> Callable[[str], list[str] | None]:
+    """A function from a request path to the methods the spec documents for it (None: unknown path)."""
+    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    table = []
+    for template, item in spec["paths"].items():
+        pattern = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
+        table.append((pattern, sorted(m.upper() for m in item if m in HTTP_METHODS)))
+
+    def lookup(path: str) -> list[str] | None:
+        for pattern, methods in table:
+            if pattern.match(path):
+                return methods
+        return None
+
+    return lookup
+
+
+def create_app(store: SessionStore | None = None, *, spec_path: Path = SPEC_PATH) -> connexion.AsyncApp:
+    """The reference implementation: request and response validation on, errors in the contract's shape.
+
+    Swagger UI is served at `/api/v1/ui/` and the spec at `/api/v1/openapi.json`.
+    The store is reachable as `app.store` (the mock's admin routes use it).
+    """
+    store = store if store is not None else InMemorySessionStore()
+    handlers = SessionHandlers(store)
+    app = connexion.AsyncApp(__name__)
+    app.add_api(
+        spec_path,
+        resolver=Resolver(function_resolver=handlers.resolve),
+        validate_responses=True,
+        strict_validation=False,
+        swagger_ui_options=SwaggerUIOptions(
+            spec_path=f"{API_PREFIX}/openapi.json",
+            swagger_ui_path=f"{API_PREFIX}/ui",
+        ),
+    )
+    errors.register(app, documented_methods(spec_path))
+    app.store = store  # type: ignore[attr-defined]
+    return app

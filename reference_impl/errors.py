@@ -1,0 +1,131 @@
+"""The one place that renders errors in the contract's shape.
+
+Every error body is `{"detail": "<text>"}`; request-validation errors answer 422 with FastAPI's
+list form `{"detail": [{"loc": [...], "msg": "...", "type": "..."}]}`. HEAD answers never carry
+a body. No stack trace ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Callable
+
+from connexion import AsyncApp
+from connexion.exceptions import BadRequestProblem, ProblemException, UnsupportedMediaTypeProblem
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from starlette.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+
+REASONS = {
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Request body too large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+}
+
+
+class ApiError(Exception):
+    """An error answer with a `detail` text, raised by handlers."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers or {}
+
+
+class RequestValidationError(Exception):
+    """A malformed id or body: answered 422 with FastAPI's list of problems."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def validation_problem(loc: list[str | int], msg: str, type_: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": loc, "msg": msg, "type": type_}])
+
+
+def render(request: ConnexionRequest | None, status: int, detail: Any, headers: dict[str, str] | None = None) -> ConnexionResponse:
+    """An error response in the contract's shape (empty for HEAD)."""
+    headers = dict(headers or {})
+    if request is not None and request.method == "HEAD":
+        return ConnexionResponse(status_code=status, headers=headers, body=b"")
+    return ConnexionResponse(
+        status_code=status,
+        mimetype="application/json",
+        content_type="application/json",
+        headers=headers,
+        body=json.dumps({"detail": detail}).encode(),
+    )
+
+
+def _api_error(request: ConnexionRequest, exc: ApiError) -> ConnexionResponse:
+    return render(request, exc.status, exc.detail, exc.headers)
+
+
+def _validation_error(request: ConnexionRequest, exc: RequestValidationError) -> ConnexionResponse:
+    return render(request, 422, exc.errors)
+
+
+def _bad_request(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
+    """Connexion's request-validation problems become FastAPI-style 422s."""
+    detail = str(exc.detail or exc.title or "Invalid request")
+    kind = "content_type" if isinstance(exc, UnsupportedMediaTypeProblem) else "value_error"
+    return render(request, 422, [{"loc": ["body"], "msg": detail, "type": kind}])
+
+
+def _undecodable_body(request: ConnexionRequest, exc: UnicodeDecodeError) -> ConnexionResponse:
+    """Connexion decodes JSON bodies as UTF-8 and does not catch the failure itself."""
+    return render(request, 422, [{"loc": ["body"], "msg": "Body is not valid UTF-8 text", "type": "json_invalid"}])
+
+
+def _problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
+    if exc.status >= 500:
+        logger.error("%s: %s", exc.title, exc.detail)
+        return render(request, exc.status, REASONS.get(exc.status, "Internal Server Error"))
+    return render(request, exc.status, str(exc.detail or exc.title or REASONS.get(exc.status, "Error")), exc.headers)
+
+
+def _http_exception(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
+    detail = exc.detail or REASONS.get(exc.status_code, "Error")
+    return render(request, exc.status_code, detail, dict(exc.headers or {}))
+
+
+def _method_not_allowed(allowed: Callable[[str], list[str] | None]):
+    """405 with an `Allow` header naming exactly the methods the spec documents for the path.
+
+    (The router's own 405 names only the first route that matched the path.)
+    """
+
+    def handler(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
+        methods = allowed(request.url.path) or []
+        detail = f"Method {request.method} not allowed; this path accepts {', '.join(methods)}"
+        return render(request, 405, detail, {"Allow": ", ".join(methods)})
+
+    return handler
+
+
+def _unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    logger.error("unhandled error while answering %s %s", request.method, request.url.path, exc_info=exc)
+    return render(request, 500, REASONS[500])
+
+
+def register(app: AsyncApp, allowed_methods: Callable[[str], list[str] | None]) -> None:
+    """Install the renderers on a Connexion app, replacing its problem+json defaults.
+
+    `allowed_methods` maps a request path to the methods the spec documents for it.
+    """
+    app.add_error_handler(405, _method_not_allowed(allowed_methods))
+    app.add_error_handler(ApiError, _api_error)
+    app.add_error_handler(RequestValidationError, _validation_error)
+    app.add_error_handler(BadRequestProblem, _bad_request)
+    app.add_error_handler(UnsupportedMediaTypeProblem, _bad_request)
+    app.add_error_handler(UnicodeDecodeError, _undecodable_body)
+    app.add_error_handler(ProblemException, _problem)
+    app.add_error_handler(HTTPException, _http_exception)
+    app.add_error_handler(Exception, _unexpected)

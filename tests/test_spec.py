@@ -1,0 +1,102 @@
+"""The spec itself: valid OpenAPI 3.0.3, examples that hold, operationIds that resolve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from openapi_spec_validator import validate
+from openapi_spec_validator.readers import read_from_filename
+
+from reference_impl import SPEC_PATH
+from reference_impl.handlers import SessionHandlers
+
+SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def resolve(node: Any) -> Any:
+    """Follow a local `$ref` (recursively)."""
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = SPEC
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def inline_refs(node: Any) -> Any:
+    """The schema with every local `$ref` replaced by what it names (for jsonschema)."""
+    node = resolve(node)
+    if isinstance(node, dict):
+        return {key: inline_refs(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [inline_refs(value) for value in node]
+    return node
+
+
+def operations() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, op)
+        for path, item in SPEC["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+    ]
+
+
+def examples() -> list[tuple[str, dict[str, Any], Any]]:
+    """(where, schema, example value) for every example in the spec's media types and parameters."""
+    found = []
+    for path, method, op in operations():
+        media = [("request", op.get("requestBody", {}).get("content", {}))]
+        media += [(f"response {status}", resolve(response).get("content", {})) for status, response in op["responses"].items()]
+        for where, content in media:
+            for media_type, body in content.items():
+                for name, example in body.get("examples", {}).items():
+                    found.append((f"{method.upper()} {path} {where} {media_type} {name}", body["schema"], resolve(example)["value"]))
+    for name, parameter in SPEC["components"]["parameters"].items():
+        found.append((f"parameter {name}", parameter["schema"], parameter["example"]))
+    return found
+
+
+def test_spec_is_valid_openapi_3_0_3() -> None:
+    spec_dict, base_uri = read_from_filename(str(SPEC_PATH))
+    assert spec_dict["openapi"] == "3.0.3"
+    validate(spec_dict, base_uri=base_uri)
+
+
+@pytest.mark.parametrize(("where", "schema", "value"), examples(), ids=[e[0] for e in examples()])
+def test_every_example_matches_its_schema(where: str, schema: dict[str, Any], value: Any) -> None:
+    jsonschema.validate(value, inline_refs(schema), format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+
+
+def test_every_operation_is_documented_with_an_example_per_response() -> None:
+    for path, method, op in operations():
+        assert op.get("summary") and op.get("description"), f"{method} {path} lacks summary/description"
+        for status, response in op["responses"].items():
+            response = resolve(response)
+            assert response.get("description"), f"{method} {path} {status} lacks a description"
+            for media in response.get("content", {}).values():
+                assert media.get("examples") or media.get("example"), f"{method} {path} {status} has no example"
+
+
+def test_every_operation_id_resolves_and_every_handler_is_used() -> None:
+    ids = {op["operationId"] for _, _, op in operations()}
+    assert ids == SessionHandlers.operation_ids()
+    for link in SPEC["components"]["links"].values():
+        assert link["operationId"] in ids
+
+
+def test_both_create_responses_link_to_get_head_patch_and_delete() -> None:
+    wanted = {"get_session", "check_session_exists", "update_session", "delete_session"}
+    for path, method in (("/api/v1/session", "post"), ("/api/v1/session/{session_id}", "post")):
+        links = SPEC["paths"][path][method]["responses"]["201"]["links"]
+        assert {resolve(link)["operationId"] for link in links.values()} == wanted
+
+
+def test_every_validation_error_status_is_documented_for_id_operations() -> None:
+    for method, op in SPEC["paths"]["/api/v1/session/{session_id}"].items():
+        if method in METHODS:
+            assert "422" in op["responses"], f"{method} lacks 422"
