@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8090
 
-.PHONY: serve test venv clean
+.PHONY: serve test venv browser clean
 
 venv: $(STAMP)
 
@@ -19,7 +19,13 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)  ## serve the API on http://$(HOST):$(PORT)
 	$(PY) -m reference_impl --host $(HOST) --port $(PORT)
 
-test: $(STAMP)  ## run every test
+# Debian's chromium for the real-browser tests (root on CI machines; never a browser download).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser  ## run every test
 	$(PY) -m pytest
 
 clean:

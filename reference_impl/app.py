@@ -25,26 +25,32 @@ def documented_methods(spec_path: Path = SPEC_PATH) -> Callable[[str], list[str]
     spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
     table = []
     for template, item in spec["paths"].items():
-        pattern = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
+        pattern = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)))
         table.append((pattern, sorted(m.upper() for m in item if m in HTTP_METHODS)))
 
     def lookup(path: str) -> list[str] | None:
         for pattern, methods in table:
-            if pattern.match(path):
+            if pattern.fullmatch(path):
                 return methods
         return None
 
     return lookup
 
 
-def create_app(store: SessionStore | None = None, *, spec_path: Path = SPEC_PATH) -> connexion.AsyncApp:
+def create_app(
+    store: SessionStore | None = None,
+    *,
+    spec_path: Path = SPEC_PATH,
+    handlers_class: type[SessionHandlers] = SessionHandlers,
+) -> connexion.AsyncApp:
     """The reference implementation: request and response validation on, errors in the contract's shape.
 
     Swagger UI is served at `/api/v1/ui/` and the spec at `/api/v1/openapi.json`.
-    The store is reachable as `app.store` (the mock's admin routes use it).
+    The store is reachable as `app.store` (the mock's admin routes use it). `handlers_class`
+    lets a test build a deliberately different deployment from the same spec.
     """
     store = store if store is not None else InMemorySessionStore()
-    handlers = SessionHandlers(store)
+    handlers = handlers_class(store)
     app = connexion.AsyncApp(__name__)
     app.add_api(
         spec_path,

@@ -96,6 +96,19 @@ def _http_exception(request: ConnexionRequest, exc: HTTPException) -> ConnexionR
     return render(request, exc.status_code, detail, dict(exc.headers or {}))
 
 
+def _route_not_found(allowed: Callable[[str], list[str] | None]):
+    """404 for unknown paths; but a path the spec documents whose id the router could not match
+    (a newline in it, say) is a malformed id: 422, as for any other malformed id."""
+
+    def handler(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
+        methods = allowed(request.scope["path"])
+        if methods and request.method in methods:
+            return render(request, 422, [{"loc": ["path", "session_id"], "msg": "Input should be a valid UUID", "type": "uuid_parsing"}])
+        return render(request, 404, REASONS[404])
+
+    return handler
+
+
 def _method_not_allowed(allowed: Callable[[str], list[str] | None]):
     """405 with an `Allow` header naming exactly the methods the spec documents for the path.
 
@@ -103,7 +116,7 @@ def _method_not_allowed(allowed: Callable[[str], list[str] | None]):
     """
 
     def handler(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
-        methods = allowed(request.url.path) or []
+        methods = allowed(request.scope["path"]) or []
         detail = f"Method {request.method} not allowed; this path accepts {', '.join(methods)}"
         return render(request, 405, detail, {"Allow": ", ".join(methods)})
 
@@ -120,6 +133,7 @@ def register(app: AsyncApp, allowed_methods: Callable[[str], list[str] | None]) 
 
     `allowed_methods` maps a request path to the methods the spec documents for it.
     """
+    app.add_error_handler(404, _route_not_found(allowed_methods))
     app.add_error_handler(405, _method_not_allowed(allowed_methods))
     app.add_error_handler(ApiError, _api_error)
     app.add_error_handler(RequestValidationError, _validation_error)

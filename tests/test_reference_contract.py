@@ -306,3 +306,10 @@ def test_concurrent_create_with_one_id_gives_exactly_one_201(base_url: str) -> N
 
     statuses = asyncio.run(run())
     assert statuses.count(201) == 1 and statuses.count(409) == 29
+
+
+@pytest.mark.parametrize("raw", ["%0A", "a%0A", "%0A_N", "%22%C3%A4%29%0A"])
+def test_ids_the_router_cannot_match_are_422_not_404(client: httpx.Client, raw: str) -> None:
+    # Found by Schemathesis: a newline in the id made the router answer an undocumented 404.
+    assert_validation_error(client.post(f"{SESSION}/{raw}"))
+    assert_validation_error(client.get(f"{SESSION}/{raw}"))
