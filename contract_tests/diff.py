@@ -104,6 +104,16 @@ def _compare_fields(kind: str, operation: OperationShape, status: str | None, ou
     return found
 
 
+def _request_body(operation: OperationShape) -> str:
+    if operation.request is None:
+        return ABSENT
+    return "required" if operation.request_required else "optional"
+
+
+def _documented(operation: OperationShape, status: str) -> str:
+    return "documented" if status in operation.responses else ABSENT
+
+
 def _compare_operation(ours: OperationShape, theirs: OperationShape) -> list[Difference]:
     found: list[Difference] = []
     for name in sorted(set(ours.parameters) | set(theirs.parameters)):
@@ -111,15 +121,13 @@ def _compare_operation(ours: OperationShape, theirs: OperationShape) -> list[Dif
         if mine != other:
             found.append(Difference("parameter", ours.method, ours.path, None, name, str(mine) if mine else ABSENT, str(other) if other else ABSENT))
     if ours.method != "HEAD":
-        if (ours.request is None) != (theirs.request is None) or (ours.request is not None and ours.request_required != theirs.request_required):
-            describe = lambda shape: ABSENT if shape.request is None else ("required" if shape.request_required else "optional")  # noqa: E731
-            found.append(Difference("request-body", ours.method, ours.path, None, None, describe(ours), describe(theirs)))
+        if _request_body(ours) != _request_body(theirs):
+            found.append(Difference("request-body", ours.method, ours.path, None, None, _request_body(ours), _request_body(theirs)))
         if ours.request is not None and theirs.request is not None:
             found += _compare_fields("request-field", ours, None, ours.request, theirs.request)
     for status in sorted(set(ours.responses) | set(theirs.responses)):
         if status not in theirs.responses or status not in ours.responses:
-            documented = lambda shape: "documented" if status in shape.responses else ABSENT  # noqa: E731
-            found.append(Difference("status", ours.method, ours.path, status, None, documented(ours), documented(theirs)))
+            found.append(Difference("status", ours.method, ours.path, status, None, _documented(ours, status), _documented(theirs, status)))
             continue
         mine, other = ours.responses[status], theirs.responses[status]
         if ours.method == "HEAD":

@@ -94,10 +94,10 @@ class Operation:
 
 
 def _examples(spec: dict[str, Any], media: dict[str, Any]) -> list[Example]:
-    found = [
-        Example(name, str(resolve(spec, example).get("summary", "")), resolve(spec, example).get("value"))
-        for name, example in (media.get("examples") or {}).items()
-    ]
+    found = []
+    for name, example in (media.get("examples") or {}).items():
+        example = resolve(spec, example)
+        found.append(Example(name, str(example.get("summary", "")), example.get("value")))
     if not found and "example" in media:
         found.append(Example("example", "", media["example"]))
     return found
@@ -108,6 +108,10 @@ def _bodies(spec: dict[str, Any], content: dict[str, Any] | None) -> list[Body]:
         Body(media_type, media.get("schema") or {}, _examples(spec, media))
         for media_type, media in (content or {}).items()
     ]
+
+
+def _response(spec: dict[str, Any], status: str, response: dict[str, Any]) -> Response:
+    return Response(status, str(response.get("description", "")), _bodies(spec, response.get("content")))
 
 
 def _parameters(spec: dict[str, Any], path_item: dict[str, Any], operation: dict[str, Any]) -> list[Parameter]:
@@ -140,10 +144,7 @@ def operations(spec: dict[str, Any]) -> list[Operation]:
                     parameters=_parameters(spec, path_item, raw),
                     request_body=_bodies(spec, request.get("content")) if request else None,
                     request_required=bool(request and request.get("required")),
-                    responses=[
-                        Response(str(status), str(resolve(spec, response).get("description", "")), _bodies(spec, resolve(spec, response).get("content")))
-                        for status, response in raw.get("responses", {}).items()
-                    ],
+                    responses=[_response(spec, str(status), resolve(spec, response)) for status, response in raw.get("responses", {}).items()],
                 )
             )
     return found
