@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8090
 
-.PHONY: serve test venv browser clean
+.PHONY: serve test venv browser docs clean
 
 venv: $(STAMP)
 
@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 
 serve: $(STAMP)  ## serve the API on http://$(HOST):$(PORT)
 	$(PY) -m reference_impl --host $(HOST) --port $(PORT)
+
+docs: $(STAMP)  ## build the static documentation site into site/
+	$(VENV)/bin/session-docs build site
 
 # Debian's chromium for the real-browser tests (root on CI machines; never a browser download).
 browser:

@@ -12,6 +12,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 
 from reference_impl import errors
+from reference_impl.bodyless import IgnoreBodyOfBodylessOperations, bodyless_operation_ids
 from reference_impl.handlers import SessionHandlers
 from reference_impl.store import InMemorySessionStore, SessionStore
 
@@ -63,5 +64,6 @@ def create_app(
         ),
     )
     errors.register(app, documented_methods(spec_path))
+    app.add_middleware(IgnoreBodyOfBodylessOperations, operation_ids=bodyless_operation_ids(spec_path))
     app.store = store  # type: ignore[attr-defined]
     return app

@@ -7,15 +7,34 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from reference_impl import create_app
+from reference_impl import SPEC_PATH, create_app
 from reference_impl.serving import LiveServer
+from session_docs.spec import load_spec
+from tests.status_coverage import StatusRecorder
 
 
 @pytest.fixture(scope="session")
-def reference_server() -> Iterator[LiveServer]:
-    """One reference implementation for the whole test session (tests use fresh ids, so they do not collide)."""
+def served_statuses() -> Iterator[StatusRecorder]:
+    """Every (operationId, status) the reference served in this run (see tests/test_status_coverage.py).
+
+    At teardown, after every test that used the reference server, no served status may be
+    undocumented: that check sees the whole run whatever the test order or `-k` selection.
+    """
+    recorder = StatusRecorder(load_spec(SPEC_PATH))
+    yield recorder
+    undocumented = sorted(recorder.undocumented())
+    if undocumented:
+        pytest.fail(f"the reference served statuses openapi.yaml does not document: {undocumented}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def reference_server(served_statuses: StatusRecorder) -> Iterator[LiveServer]:
+    """One reference implementation for the whole test session (tests use fresh ids, so they do not collide).
+
+    Every response it sends is recorded by `served_statuses`.
+    """
     app = create_app()
-    with LiveServer(app) as server:
+    with LiveServer(served_statuses.wrap(app)) as server:
         server.app = app  # type: ignore[attr-defined]
         yield server
 

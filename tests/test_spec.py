@@ -100,3 +100,20 @@ def test_every_validation_error_status_is_documented_for_id_operations() -> None
     for method, op in SPEC["paths"]["/api/v1/session/{session_id}"].items():
         if method in METHODS:
             assert "422" in op["responses"], f"{method} lacks 422"
+
+
+def test_every_request_body_has_an_example_per_media_type() -> None:
+    for path, method, op in operations():
+        for media_type, media in resolve(op.get("requestBody", {})).get("content", {}).items():
+            assert media.get("examples") or media.get("example"), f"{method} {path} request {media_type} has no example"
+
+
+def test_every_response_that_can_carry_a_body_documents_one() -> None:
+    # HEAD answers and 204/304 never carry a body; every other documented status shows its body
+    # (and so, by the test above, an example of it).
+    for path, method, op in operations():
+        for status, response in op["responses"].items():
+            if method == "head" or status in {"204", "304"}:
+                assert not resolve(response).get("content"), f"{method} {path} {status} cannot carry a body"
+            else:
+                assert resolve(response).get("content"), f"{method} {path} {status} documents no body"

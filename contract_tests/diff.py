@@ -1,0 +1,353 @@
+"""`session-contract diff`: where a deployment's own OpenAPI description drifts from openapi.yaml.
+
+Compares the contract with a deployment's description (a URL such as FastAPI's `/openapi.json`,
+OpenAPI 3.1, or a file): operations on one side only, statuses documented on one side only,
+parameters, and request and response body fields (names, types, required) that differ.
+Equivalent spellings of a shape are not differences (see `contract_tests.openapi_shapes`). Two
+rules keep the report to what a client can observe:
+- HEAD answers never carry a body, so their bodies are not compared (FastAPI documents one anyway).
+- An operation one side documents with nothing but 404 is the "not offered" endpoint (the
+  contract's list endpoint); the other side leaving it out says the same.
+
+Every difference has a stable id, `KIND:METHOD PATH[ STATUS][ FIELD]`, e.g.
+`operation:PATCH /api/v1/session/{session_id}` or
+`response-field:GET /api/v1/session/{session_id} 200 data`.
+
+Known deviations (`--known-deviations FILE`, YAML): a top-level mapping from difference ids to the
+reason they are accepted. `*` in an id matches any text (`"status:* 404"`). Keys that are not
+difference ids (such as the conformance suite's property ids, `list.always-404`) are ignored, so
+one file can serve both tools. Known ids that match nothing are reported as stale, not failed.
+
+Exit status: 0 when every difference is known, 1 when any is not, 2 when a document cannot be
+fetched or read (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from contract_tests.openapi_shapes import ApiShape, BodyFields, OperationShape, UnreadableDocument, api_shape
+
+DEFAULT_SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
+KINDS = ("operation", "status", "parameter", "request-body", "request-field", "response-body", "response-field")
+ABSENT = "absent"
+
+
+class CannotLoad(Exception):
+    """A document or the known-deviations file could not be fetched or read; the message says why."""
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way the deployment's description differs from the contract."""
+
+    kind: str
+    method: str
+    path: str
+    status: str | None
+    location: str | None
+    contract: str
+    deployment: str
+
+    @property
+    def id(self) -> str:
+        parts = [f"{self.kind}:{self.method} {self.path}", self.status, self.location]
+        return " ".join(part for part in parts if part)
+
+    @property
+    def message(self) -> str:
+        return f"contract: {self.contract}; deployment: {self.deployment}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    difference: Difference
+    reason: str | None  # why it is accepted, when listed as a known deviation
+
+    @property
+    def known(self) -> bool:
+        return self.reason is not None
+
+
+# --- comparing -------------------------------------------------------------------------------------
+
+
+def _only_404(operation: OperationShape) -> bool:
+    return set(operation.responses) == {"404"}
+
+
+def _compare_fields(kind: str, operation: OperationShape, status: str | None, ours: BodyFields, theirs: BodyFields) -> list[Difference]:
+    def diff(location: str, contract: str, deployment: str) -> Difference:
+        return Difference(kind, operation.method, operation.path, status, location or "(body)", contract, deployment)
+
+    if ours[""].type != theirs[""].type:
+        return [diff("", ours[""].type, theirs[""].type)]
+    found: list[Difference] = []
+    pruned: list[str] = []  # fields whose descendants are not compared (missing, or of another type)
+    for location in sorted((set(ours) | set(theirs)) - {""}):
+        if any(location.startswith(p + ".") or location.startswith(p + "[]") for p in pruned):
+            continue
+        mine, other = ours.get(location), theirs.get(location)
+        if mine is None or other is None or mine.type != other.type:
+            pruned.append(location)
+        if mine != other:
+            found.append(diff(location, str(mine) if mine else ABSENT, str(other) if other else ABSENT))
+    return found
+
+
+def _request_body(operation: OperationShape) -> str:
+    if operation.request is None:
+        return ABSENT
+    return "required" if operation.request_required else "optional"
+
+
+def _documented(operation: OperationShape, status: str) -> str:
+    return "documented" if status in operation.responses else ABSENT
+
+
+def _compare_operation(ours: OperationShape, theirs: OperationShape) -> list[Difference]:
+    found: list[Difference] = []
+    for name in sorted(set(ours.parameters) | set(theirs.parameters)):
+        mine, other = ours.parameters.get(name), theirs.parameters.get(name)
+        if mine != other:
+            found.append(Difference("parameter", ours.method, ours.path, None, name, str(mine) if mine else ABSENT, str(other) if other else ABSENT))
+    if ours.method != "HEAD":
+        if _request_body(ours) != _request_body(theirs):
+            found.append(Difference("request-body", ours.method, ours.path, None, None, _request_body(ours), _request_body(theirs)))
+        if ours.request is not None and theirs.request is not None:
+            found += _compare_fields("request-field", ours, None, ours.request, theirs.request)
+    for status in sorted(set(ours.responses) | set(theirs.responses)):
+        if status not in theirs.responses or status not in ours.responses:
+            found.append(Difference("status", ours.method, ours.path, status, None, _documented(ours, status), _documented(theirs, status)))
+            continue
+        mine, other = ours.responses[status], theirs.responses[status]
+        if ours.method == "HEAD":
+            continue
+        if (mine is None) != (other is None):
+            found.append(Difference("response-body", ours.method, ours.path, status, None, "no body" if mine is None else "JSON body", "no body" if other is None else "JSON body"))
+        elif mine is not None and other is not None:
+            found += _compare_fields("response-field", ours, status, mine, other)
+    return found
+
+
+def compare(contract: ApiShape, deployment: ApiShape) -> list[Difference]:
+    """Every difference between the two descriptions, in a stable order."""
+    found: list[Difference] = []
+    for key in sorted(set(contract.operations) | set(deployment.operations), key=lambda k: (k[1], k[0])):
+        ours, theirs = contract.operations.get(key), deployment.operations.get(key)
+        if ours is not None and theirs is not None:
+            found += _compare_operation(ours, theirs)
+        elif ours is not None and not _only_404(ours):
+            found.append(Difference("operation", ours.method, ours.path, None, None, "documented", ABSENT))
+        elif theirs is not None and not _only_404(theirs):
+            found.append(Difference("operation", theirs.method, theirs.path, None, None, ABSENT, "documented"))
+    return found
+
+
+# --- known deviations ------------------------------------------------------------------------------
+
+
+def load_known_deviations(path: Path) -> dict[str, str]:
+    """Difference ids (or `*` patterns) to reasons; keys that are not difference ids are left out."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise CannotLoad(f"cannot read known deviations {path}: {_reason(exc)}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CannotLoad(f"known deviations {path}: expected a mapping of ids to reasons")
+    return {str(key): str(reason) for key, reason in data.items() if str(key).split(":", 1)[0] in KINDS and ":" in str(key)}
+
+
+def _matches(pattern: str, difference_id: str) -> bool:
+    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), difference_id) is not None
+
+
+def classify(differences: list[Difference], known: dict[str, str]) -> tuple[list[Finding], list[str]]:
+    """Each difference with its known-deviation reason (if any), and the known ids that matched nothing."""
+    findings: list[Finding] = []
+    used: set[str] = set()
+    for difference in differences:
+        pattern = next((p for p in known if _matches(p, difference.id)), None)
+        if pattern is not None:
+            used.add(pattern)
+        findings.append(Finding(difference, known[pattern] if pattern is not None else None))
+    return findings, [pattern for pattern in known if pattern not in used]
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def load_document(source: str, timeout: float = 10.0) -> dict[str, Any]:
+    """An OpenAPI document from an http(s) URL or a file, JSON or YAML; CannotLoad when that fails."""
+    if re.match(r"https?://", source):
+        try:
+            response = httpx.get(source, timeout=timeout, follow_redirects=True)
+            response.raise_for_status()
+        except httpx.HTTPStatusError as exc:
+            raise CannotLoad(f"cannot fetch {source}: it answered {exc.response.status_code}") from exc
+        except httpx.HTTPError as exc:
+            raise CannotLoad(f"cannot fetch {source}: {_reason(exc)}") from exc
+        text = response.text
+    else:
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CannotLoad(f"cannot read {source}: {_reason(exc)}") from exc
+    try:
+        document = json.loads(text)
+    except ValueError:
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise CannotLoad(f"cannot parse {source}: neither JSON nor YAML ({_reason(exc)})") from exc
+    if not isinstance(document, dict):
+        raise CannotLoad(f"cannot parse {source}: not an OpenAPI document")
+    return document
+
+
+def load_shape(source: str, timeout: float = 10.0) -> ApiShape:
+    try:
+        return api_shape(load_document(source, timeout))
+    except UnreadableDocument as exc:
+        raise CannotLoad(f"cannot read {source}: {exc}") from exc
+
+
+# --- reporting -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    contract: str
+    contract_version: str
+    deployment: str
+    deployment_version: str
+    findings: list[Finding]
+    stale: list[str]
+
+    @property
+    def new(self) -> list[Finding]:
+        return [finding for finding in self.findings if not finding.known]
+
+    @property
+    def known(self) -> list[Finding]:
+        return [finding for finding in self.findings if finding.known]
+
+    def headline(self) -> str:
+        if not self.findings:
+            return "no differences"
+        return f"{len(self.findings)} difference{'s' * (len(self.findings) != 1)}: {len(self.new)} new, {len(self.known)} known"
+
+
+def render_text(report: Report) -> str:
+    lines = [
+        f"contract:   {report.contract} (OpenAPI {report.contract_version})",
+        f"deployment: {report.deployment} (OpenAPI {report.deployment_version})",
+        report.headline(),
+    ]
+    for title, findings in (("new", report.new), ("known", report.known)):
+        if findings:
+            lines.append(f"\n{title}:")
+            for finding in findings:
+                lines.append(f"  {finding.difference.id}\n      {finding.difference.message}")
+                if finding.reason:
+                    lines.append(f"      known: {finding.reason}")
+    if report.stale:
+        lines.append("\nknown deviations that matched nothing (stale?):")
+        lines += [f"  {pattern}" for pattern in report.stale]
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: Report) -> str:
+    lines = [
+        "# Contract drift",
+        "",
+        f"Contract `{report.contract}` (OpenAPI {report.contract_version}) against deployment "
+        f"`{report.deployment}` (OpenAPI {report.deployment_version}): **{report.headline()}**.",
+    ]
+    if report.findings:
+        lines += ["", "| status | difference | contract | deployment | known because |", "|---|---|---|---|---|"]
+        for finding in [*report.new, *report.known]:
+            d = finding.difference
+            lines.append(f"| {'known' if finding.known else '**new**'} | `{_md(d.id)}` | {_md(d.contract)} | {_md(d.deployment)} | {_md(finding.reason or '')} |")
+    if report.stale:
+        lines += ["", "Known deviations that matched nothing: " + ", ".join(f"`{_md(p)}`" for p in report.stale)]
+    return "\n".join(lines) + "\n"
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(
+        {
+            "contract": {"source": report.contract, "openapi": report.contract_version},
+            "deployment": {"source": report.deployment, "openapi": report.deployment_version},
+            "differences": [
+                {"id": f.difference.id, **asdict(f.difference), "message": f.difference.message, "known": f.known, "reason": f.reason}
+                for f in report.findings
+            ],
+            "new": len(report.new),
+            "known": len(report.known),
+            "stale_known_deviations": report.stale,
+        },
+        indent=2,
+    ) + "\n"
+
+
+RENDERERS = {"text": render_text, "json": render_json, "md": render_markdown}
+
+
+# --- command line ----------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="session-contract diff",
+        description="Compare openapi.yaml with a deployment's own OpenAPI description (e.g. FastAPI's /openapi.json).",
+    )
+    parser.add_argument("--against", required=True, metavar="URL_OR_FILE", help="the deployment's OpenAPI document: an http(s) URL or a file (JSON or YAML)")
+    parser.add_argument("--spec", default=str(DEFAULT_SPEC_PATH), metavar="FILE", help="the contract (default: %(default)s)")
+    parser.add_argument("--format", choices=sorted(RENDERERS), default="text", help="output format (default: %(default)s)")
+    parser.add_argument("--known-deviations", type=Path, metavar="FILE", help="YAML mapping of difference ids to the reason they are accepted")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="HTTP timeout for --against URLs (default: %(default)s)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> Report:
+    contract, deployment = load_shape(args.spec, args.timeout), load_shape(args.against, args.timeout)
+    known = load_known_deviations(args.known_deviations) if args.known_deviations else {}
+    findings, stale = classify(compare(contract, deployment), known)
+    return Report(args.spec, contract.version, args.against, deployment.version, findings, stale)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Exit 0 when every difference is a known deviation, 1 when any is new, 2 when a document cannot be loaded."""
+    args = _parser().parse_args(argv)
+    try:
+        report = run(args)
+    except CannotLoad as exc:
+        print(f"session-contract diff: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(RENDERERS[args.format](report))
+    return 1 if report.new else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""The README's operations table is generated from the spec and cannot silently disagree with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from session_docs.cli import main as session_docs
+from session_docs.spec import load_spec, operations
+from session_docs.table import END_MARKER, START_MARKER, MarkersMissing, operations_table, table_in, with_table
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+SPEC = load_spec()
+
+
+def test_readme_operations_table_is_the_one_generated_from_the_spec() -> None:
+    assert table_in(README.read_text(encoding="utf-8")) == operations_table(SPEC), (
+        "README.md's operations table disagrees with openapi.yaml; run `session-docs table --write README.md`"
+    )
+
+
+def test_generated_table_has_one_row_per_operation_with_every_status() -> None:
+    rows = operations_table(SPEC).splitlines()[2:]
+    assert len(rows) == len(operations(SPEC))
+    for row, operation in zip(rows, operations(SPEC)):
+        assert f"`{operation.operation_id}`" in row and f"`{operation.method.upper()} {operation.path}`" in row
+        for response in operation.responses:
+            assert f" {response.status} " in row, (operation.operation_id, response.status)
+
+
+def test_check_fails_on_a_stale_table_and_write_repairs_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\n{START_MARKER}\n| stale |\n{END_MARKER}\n\nAfter.\n", encoding="utf-8")
+    assert session_docs(["table", "--check", str(readme)]) == 1
+    assert session_docs(["table", "--write", str(readme)]) == 0
+    assert session_docs(["table", "--check", str(readme)]) == 0
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("# Title\n\n") and text.endswith(f"{END_MARKER}\n\nAfter.\n") and "| stale |" not in text
+
+
+def test_table_prints_the_generated_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert session_docs(["table"]) == 0
+    assert capsys.readouterr().out == operations_table(SPEC)
+
+
+def test_writing_needs_the_marker_comments() -> None:
+    with pytest.raises(MarkersMissing):
+        with_table("# no markers here\n", operations_table(SPEC))
