@@ -1,7 +1,9 @@
 """`BodyLimitMiddleware`: request bodies over the limit (1 MiB by default) answer 413 JSON.
 
-A declared `Content-Length` over the limit is refused before reading; a chunked body is counted
-as it arrives. The 413 is raised as `ApiError`, so reference_impl.errors renders it.
+A declared `Content-Length` over the limit is refused before reading. A chunked body (no
+`Content-Length`) is read here up to the limit and handed on with its `Content-Length` set, because
+Connexion's body validation treats a body without `Content-Length` as missing. The 413 is raised as
+`ApiError`, so reference_impl.errors renders it.
 """
 
 from __future__ import annotations
@@ -25,18 +27,45 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is not None:
+            if length.isdigit() and int(length) > self.max_bytes:
                 raise self._too_large()
-        seen = 0
+            await self.app(scope, receive, send)
+        elif b"transfer-encoding" in headers:
+            body = await self._read_chunked(receive)
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"transfer-encoding"] + [
+                (b"content-length", str(len(body)).encode())
+            ]
+            await self.app(scope, self._replay(body, receive), send)
+        else:
+            await self.app(scope, receive, send)
 
-        async def counting_receive() -> Message:
-            nonlocal seen
+    async def _read_chunked(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size, more_body = 0, True
+        while more_body:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise self._too_large()
-            return message
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
+            more_body = message.get("more_body", False)
+        return b"".join(chunks)
 
-        await self.app(scope, counting_receive, send)
+    @staticmethod
+    def _replay(body: bytes, receive: Receive) -> Receive:
+        sent = False
+
+        async def replaying_receive() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replaying_receive
