@@ -5,6 +5,8 @@ acknowledges it, so a `kill -9` at any moment never loses an acknowledged write,
 journal makes the file loadable afterwards. A file that is not this store's (another application's
 database, or not a database at all) is refused with `StateFileError`, never overwritten.
 
+The file is locked exclusively while the mock runs, so a second mock cannot share it (one process
+holds the state; the operating system drops the lock when the process dies, even by `kill -9`).
 Calls run synchronously on the event loop: each operation is atomic for the single-process mock,
 like `InMemorySessionStore`, and on loopback a commit costs well under the cost of the HTTP round trip.
 """
@@ -55,10 +57,19 @@ class SqliteSessionStore(SessionStore):
         if path.is_dir():
             raise StateFileError(f"state file {path} is a directory")
         try:
-            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0.2)
         except sqlite3.Error as exc:
             raise StateFileError(f"cannot open state file {path}: {exc}") from None
         try:
+            # One process owns the file: the exclusive lock taken here is held until close.
+            db.execute("PRAGMA locking_mode = EXCLUSIVE")
+            try:
+                db.execute("BEGIN EXCLUSIVE")
+                db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc):
+                    raise StateFileError(f"state file {path} is in use by another process") from None
+                raise
             application_id = db.execute("PRAGMA application_id").fetchone()[0]
             tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             if application_id == 0 and not tables:

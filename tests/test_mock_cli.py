@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -107,7 +108,7 @@ def test_sigterm_and_sigint_stop_the_mock_cleanly_with_a_consistent_state_file(t
         assert mock.signal(signum) == 0
         assert "Traceback" not in mock.stderr_text()
         mock.stop()
-        with sqlite3.connect(state) as db:
+        with contextlib.closing(sqlite3.connect(state)) as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             assert db.execute("SELECT count(*) FROM sessions WHERE session_id = ?", (sid,)).fetchone()[0] == 1
 
@@ -166,3 +167,11 @@ def test_a_foreign_or_corrupt_state_file_stops_startup_with_one_line_and_is_left
     with sqlite3.connect(foreign) as db:
         assert db.execute("SELECT total FROM invoices").fetchall() == [(9.5,)]
     db.close()
+
+
+def test_a_second_mock_on_a_state_file_in_use_stops_with_one_line(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    with MockProcess("--state-file", state) as mock:
+        sid = httpx.post(mock.base_url + SESSION).json()["sessionId"]
+        assert_one_line_error(run_cli("--port", "0", "--state-file", state), "in use by another process")
+        assert httpx.head(f"{mock.base_url}{SESSION}/{sid}").status_code == 204

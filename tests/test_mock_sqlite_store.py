@@ -82,10 +82,23 @@ def test_sessions_survive_closing_and_reopening_the_file(tmp_path: Path) -> None
 
 
 def test_the_file_is_marked_as_ours_and_written_with_full_sync_in_wal_mode(store: SqliteSessionStore) -> None:
-    with sqlite3.connect(store.path) as db:
-        assert db.execute("PRAGMA application_id").fetchone()[0] == 0x5345534D
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    pragma = lambda name: store._db.execute(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+    assert pragma("application_id") == 0x5345534D
+    assert pragma("journal_mode") == "wal"
+    assert pragma("synchronous") == 2  # FULL
+    assert pragma("locking_mode") == "exclusive"
+
+
+def test_a_second_store_on_a_file_in_use_is_refused_and_the_file_is_free_after_close(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    first = SqliteSessionStore(path)
+    run(first.create())
+    with pytest.raises(StateFileError, match="in use by another process"):
+        SqliteSessionStore(path)
+    run(first.close())
+    second = SqliteSessionStore(path)
+    assert run(second.count()) == 1
+    run(second.close())
 
 
 def test_an_empty_file_becomes_a_new_state_file(tmp_path: Path) -> None:
