@@ -18,7 +18,7 @@ from mock_server.latency import Latency
 from mock_server.seed import SeedError, load_seed, parse_seed
 from mock_server.sqlite_store import SqliteSessionStore, StateFileError
 from mock_server.logs import configure_logging
-from reference_impl.store import InMemorySessionStore, SessionStore
+from reference_impl.store import InMemorySessionStore, SessionRecord, SessionStore
 
 PROG = "session-mock"
 
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
             "data and admin routes under /__mock/ (reset, requests, sessions)."
         ),
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s; loopback only)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s, reachable from this machine only)")
     parser.add_argument("--port", type=int, default=8090, help="port to listen on; 0 picks a free one (default: %(default)s)")
     parser.add_argument(
         "--cors-origin", action="append", metavar="ORIGIN", dest="cors_origins",
@@ -82,7 +82,7 @@ def open_store(state_file: Path | None) -> SessionStore:
         raise StartupError(str(exc)) from None
 
 
-def read_seed(path: Path) -> list:
+def read_seed(path: Path) -> list[SessionRecord]:
     try:
         return parse_seed(json.loads(path.read_text(encoding="utf-8")))
     except OSError as exc:
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     app = create_mock_app(store, cors_origins=args.cors_origins, latency=args.latency)
     print(banner(base_url, args, store, sessions), flush=True)
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=1,
+        app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=0.5,
     )
     # On SIGINT/SIGTERM uvicorn shuts down (the lifespan closes the store), restores the handlers
     # it found and re-raises the signal: these handlers turn that into a quiet exit with status 0.

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+from reference_impl.app import HTTP_METHODS
 
 
 @dataclass(frozen=True)

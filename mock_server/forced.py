@@ -37,7 +37,7 @@ def forced_response(catalogue: ResponseCatalogue, operation_id: str, method: str
             )
     else:
         documented = catalogue.find_example(operation_id, scenario.example or "")
-    if scenario.example is not None and (documented is None or scenario.example not in documented.examples):
+    if documented is None or (scenario.example is not None and scenario.example not in documented.examples):
         names = catalogue.example_names(operation_id)
         raise ApiError(
             400,
@@ -45,7 +45,6 @@ def forced_response(catalogue: ResponseCatalogue, operation_id: str, method: str
             + (f" status {scenario.code}" if scenario.code is not None else "")
             + f"; available examples: {', '.join(names) or 'none'}",
         )
-    assert documented is not None
     headers = {"Preference-Applied": scenario.applied()}
     if method == "HEAD" or not documented.has_body:
         return Response(status_code=documented.status, headers=headers)
