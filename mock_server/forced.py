@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mock_server.examples import ResponseCatalogue
 from mock_server.latency import Latency
 from mock_server.scenarios import Scenario, read_scenario
-from reference_impl.errors import ApiError
+from reference_impl.errors import ApiError, render
 
 
 def _operation_id(scope: Scope) -> str | None:
@@ -71,7 +71,13 @@ class ScenarioMiddleware:
         response = forced_response(self.catalogue, operation_id, scope["method"], scenario) if scenario.forces_response else None
         delay_ms = self.latency.sample_ms() + scenario.delay_ms
         if delay_ms:
-            await asyncio.sleep(delay_ms / 1000)
+            try:
+                await asyncio.sleep(delay_ms / 1000)
+            except asyncio.CancelledError:
+                # The server is shutting down mid-delay: tell the client so in JSON, then stop.
+                error = render(None, 503, "The mock is shutting down", {"Connection": "close"})
+                await Response(error.body, error.status_code, dict(error.headers), error.content_type)(scope, receive, send)
+                raise
         if response is not None:
             await response(scope, receive, send)
         else:

@@ -175,3 +175,19 @@ def test_a_second_mock_on_a_state_file_in_use_stops_with_one_line(tmp_path: Path
         sid = httpx.post(mock.base_url + SESSION).json()["sessionId"]
         assert_one_line_error(run_cli("--port", "0", "--state-file", state), "in use by another process")
         assert httpx.head(f"{mock.base_url}{SESSION}/{sid}").status_code == 204
+
+
+def test_sigterm_with_a_delayed_request_in_flight_answers_it_503_json_and_exits_0() -> None:
+    import concurrent.futures
+    import time
+
+    mock = MockProcess().start()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(httpx.post, mock.base_url + SESSION, headers={"Prefer": "delay=60000"}, timeout=30.0)
+        time.sleep(1.0)  # on loopback the request reaches the mock's delay well within this
+        assert not pending.done()
+        assert mock.signal(signal.SIGTERM) == 0
+        answer = pending.result()
+    mock.stop()
+    assert answer.status_code == 503
+    assert answer.json() == {"detail": "The mock is shutting down"}
