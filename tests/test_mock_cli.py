@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import signal
 import socket
 import sqlite3
+import time
 import uuid
 from pathlib import Path
 
@@ -178,9 +180,6 @@ def test_a_second_mock_on_a_state_file_in_use_stops_with_one_line(tmp_path: Path
 
 
 def test_sigterm_with_a_delayed_request_in_flight_answers_it_503_json_and_exits_0() -> None:
-    import concurrent.futures
-    import time
-
     mock = MockProcess().start()
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pending = pool.submit(httpx.post, mock.base_url + SESSION, headers={"Prefer": "delay=60000"}, timeout=30.0)

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from mock_server import create_mock_app
+from mock_server.latency import Latency
 from reference_impl import SPEC_PATH
 from reference_impl.serving import LiveServer
 
@@ -174,8 +175,6 @@ def test_a_delayed_request_is_otherwise_answered_normally(http: httpx.Client) ->
 
 
 def test_latency_option_delays_yet_answers_normally() -> None:
-    from mock_server.latency import Latency
-
     with LiveServer(create_mock_app(latency=Latency.parse("5-15"))) as server:
         assert httpx.post(server.base_url + SESSION).status_code == 201
 
