@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
-serve: $(STAMP)  ## serve the API on http://$(HOST):$(PORT)
-	$(PY) -m reference_impl --host $(HOST) --port $(PORT)
+serve: $(STAMP)  ## serve session-mock (the API, Swagger UI, /__mock/ admin) on http://$(HOST):$(PORT)
+	$(VENV)/bin/session-mock --host $(HOST) --port $(PORT) $(MOCK_ARGS)
 
 docs: $(STAMP)  ## build the static documentation site into site/
 	$(VENV)/bin/session-docs build site

@@ -1,0 +1,85 @@
+"""The admin routes under `/__mock/`, kept apart from the session API's paths.
+
+- `POST /__mock/reset`     empty the store and the request journal
+- `GET  /__mock/requests`  the journal of the last N requests (method, path, query, status, time)
+- `POST /__mock/sessions`  seed sessions from a JSON body in the seed format (see mock_server.seed)
+- `GET  /__mock/`          this list
+
+Errors are raised as `ApiError` / `RequestValidationError` and rendered by reference_impl.errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mock_server.journal import RequestJournal
+from mock_server.seed import SeedError, load_seed, parse_seed
+from reference_impl.errors import ApiError, RequestValidationError
+from reference_impl.store import SessionStore
+
+ADMIN_ROOT = "/__mock"
+AdminRoute = Callable[[Request], Awaitable[Response]]
+
+
+class AdminRoutes:
+    """Answers `/__mock/...` itself; everything else passes to the app it wraps."""
+
+    def __init__(self, app: ASGIApp, store: SessionStore, journal: RequestJournal) -> None:
+        self.app = app
+        self.store = store
+        self.journal = journal
+        self.routes: dict[str, dict[str, AdminRoute]] = {
+            f"{ADMIN_ROOT}/": {"GET": self.index},
+            f"{ADMIN_ROOT}/reset": {"POST": self.reset},
+            f"{ADMIN_ROOT}/requests": {"GET": self.requests},
+            f"{ADMIN_ROOT}/sessions": {"POST": self.seed},
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path != ADMIN_ROOT and not path.startswith(ADMIN_ROOT + "/"):
+            await self.app(scope, receive, send)
+            return
+        methods = self.routes.get(path if path != ADMIN_ROOT else ADMIN_ROOT + "/")
+        if methods is None:
+            raise ApiError(404, f"No admin route {path}; see GET {ADMIN_ROOT}/")
+        handler = methods.get(scope["method"])
+        if handler is None:
+            allowed = ", ".join(methods)
+            raise ApiError(405, f"Method {scope['method']} not allowed; this path accepts {allowed}", {"Allow": allowed})
+        response = await handler(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def index(self, request: Request) -> Response:
+        return JSONResponse({"routes": [f"{method} {path}" for path, methods in self.routes.items() for method in methods]})
+
+    async def reset(self, request: Request) -> Response:
+        removed = await self.store.count()
+        await self.store.clear()
+        self.journal.clear()
+        return JSONResponse({"message": "Mock reset", "sessionsRemoved": removed})
+
+    async def requests(self, request: Request) -> Response:
+        return JSONResponse({"limit": self.journal.limit, "requests": self.journal.entries()})
+
+    async def seed(self, request: Request) -> Response:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            raise ApiError(415, f"Send the seed as application/json, not {media_type or 'no content type'}")
+        try:
+            document: Any = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"Body is not valid JSON: {exc}") from None
+        try:
+            records = parse_seed(document)
+        except SeedError as exc:
+            raise RequestValidationError(exc.problems) from None
+        await load_seed(self.store, records)
+        ids = [str(record.session_id) for record in records]
+        return JSONResponse({"message": f"Seeded {len(ids)} sessions", "sessionIds": ids}, status_code=201)

@@ -1,0 +1,71 @@
+"""`BodyLimitMiddleware`: request bodies over the limit (1 MiB by default) answer 413 JSON.
+
+A declared `Content-Length` over the limit is refused before reading. A chunked body (no
+`Content-Length`) is read here up to the limit and handed on with its `Content-Length` set, because
+Connexion's body validation treats a body without `Content-Length` as missing. The 413 is raised as
+`ApiError`, so reference_impl.errors renders it.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reference_impl.errors import ApiError
+
+ONE_MIB = 1024 * 1024
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int = ONE_MIB) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self) -> ApiError:
+        return ApiError(413, f"Request body too large: the limit is {self.max_bytes} bytes")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is not None:
+            if length.isdigit() and int(length) > self.max_bytes:
+                raise self._too_large()
+            await self.app(scope, receive, send)
+        elif b"transfer-encoding" in headers:
+            body = await self._read_chunked(receive)
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"transfer-encoding"] + [
+                (b"content-length", str(len(body)).encode())
+            ]
+            await self.app(scope, self._replay(body, receive), send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _read_chunked(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size, more_body = 0, True
+        while more_body:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
+            more_body = message.get("more_body", False)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _replay(body: bytes, receive: Receive) -> Receive:
+        sent = False
+
+        async def replaying_receive() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replaying_receive

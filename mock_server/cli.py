@@ -1,0 +1,150 @@
+"""The `session-mock` command: parse options, open the store, seed it, and serve the mock with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from mock_server.app import create_mock_app
+from mock_server.cors import describe as describe_cors
+from mock_server.latency import Latency
+from mock_server.seed import SeedError, load_seed, parse_seed
+from mock_server.sqlite_store import SqliteSessionStore, StateFileError
+from mock_server.logs import configure_logging
+from reference_impl.store import InMemorySessionStore, SessionRecord, SessionStore
+
+PROG = "session-mock"
+
+
+class StartupError(Exception):
+    """A reason the mock cannot start, told to the operator as one line."""
+
+
+class ShutdownDone(Exception):
+    """SIGINT/SIGTERM arrived (re-raised by uvicorn once it has shut down cleanly)."""
+
+
+def _shutdown_done(signum: int, frame: object) -> None:
+    raise ShutdownDone(signum)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Serve the midPilot session API mock for frontend development: the reference implementation "
+            "of openapi.yaml (request and response validation on) with CORS, forced responses "
+            "(Prefer: code=500, example=NAME, delay=MS, or ?__code=/__example=/__delay=), latency, seed "
+            "data and admin routes under /__mock/ (reset, requests, sessions)."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s, reachable from this machine only)")
+    parser.add_argument("--port", type=int, default=8090, help="port to listen on; 0 picks a free one (default: %(default)s)")
+    parser.add_argument(
+        "--cors-origin", action="append", metavar="ORIGIN", dest="cors_origins",
+        help="browser origin allowed to call the mock, e.g. http://localhost:5173; repeatable; replaces the default, "
+        "which allows any http://localhost:<port> and http://127.0.0.1:<port>",
+    )
+    parser.add_argument(
+        "--seed", type=Path, metavar="FILE",
+        help='load sessions at start-up from a JSON array of {"sessionId", "data", "createdAt"?, "updatedAt"?} '
+        "(the same format as POST /__mock/sessions); seeded ids replace stored ones",
+    )
+    parser.add_argument(
+        "--latency", type=Latency.parse, default=Latency(), metavar="MS|MIN-MAX",
+        help="delay every API answer by MS milliseconds, or by a random delay from MIN to MAX (default: none)",
+    )
+    parser.add_argument(
+        "--state-file", type=Path, metavar="PATH",
+        help="keep sessions in this SQLite file so they survive restarts and kill -9 (created if missing); "
+        "without it sessions live in memory only",
+    )
+    parser.add_argument(
+        "--log-format", choices=["text", "json"], default="text",
+        help="access and server log lines on stderr as plain text or one JSON object per line (default: %(default)s)",
+    )
+    return parser
+
+
+def open_store(state_file: Path | None) -> SessionStore:
+    if state_file is None:
+        return InMemorySessionStore()
+    try:
+        return SqliteSessionStore(state_file)
+    except StateFileError as exc:
+        raise StartupError(str(exc)) from None
+
+
+def read_seed(path: Path) -> list[SessionRecord]:
+    try:
+        return parse_seed(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise StartupError(f"cannot read seed file {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise StartupError(f"seed file {path} is not valid JSON: {exc}") from None
+    except SeedError as exc:
+        raise StartupError(f"seed file {path} does not follow the seed format: {exc}") from None
+
+
+def bind(host: str, port: int) -> socket.socket:
+    try:
+        sock = socket.create_server((host, port), reuse_port=False)
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def banner(base_url: str, args: argparse.Namespace, store: SessionStore, sessions: int) -> str:
+    where = f"state file {args.state_file}" if args.state_file else "memory"
+    return "\n".join([
+        f"session-mock listening on {base_url}",
+        f"  API          {base_url}/api/v1/session",
+        f"  Swagger UI   {base_url}/api/v1/ui/",
+        f"  OpenAPI      {base_url}/api/v1/openapi.json",
+        f"  Admin        {base_url}/__mock/reset (POST), {base_url}/__mock/requests (GET), {base_url}/__mock/sessions (POST)",
+        f"  Health       {base_url}/health",
+        f"  Store        {where} (sessions stored: {sessions})",
+        f"  CORS         {describe_cors(args.cors_origins)}",
+        f"  Latency      {args.latency}",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_format)
+    store: SessionStore | None = None
+    try:
+        records = read_seed(args.seed) if args.seed else []
+        store = open_store(args.state_file)
+        asyncio.run(load_seed(store, records))
+        sessions = asyncio.run(store.count())
+        sock = bind(args.host, args.port)
+    except StartupError as exc:
+        if store is not None:
+            asyncio.run(store.close())
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    host, port = sock.getsockname()[:2]
+    base_url = f"http://{host}:{port}"
+    app = create_mock_app(store, cors_origins=args.cors_origins, latency=args.latency)
+    print(banner(base_url, args, store, sessions), flush=True)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=0.5,
+    )
+    # On SIGINT/SIGTERM uvicorn shuts down (the lifespan closes the store), restores the handlers
+    # it found and re-raises the signal: these handlers turn that into a quiet exit with status 0.
+    signal.signal(signal.SIGTERM, _shutdown_done)
+    signal.signal(signal.SIGINT, _shutdown_done)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except ShutdownDone:
+        pass
+    return 0

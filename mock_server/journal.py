@@ -1,0 +1,81 @@
+"""`RequestJournal` (the last N requests: method, path, status, time) and the middleware that fills it.
+
+The middleware also writes one access-log line per request to the `session_mock.access` logger.
+Requests to the admin routes (`/__mock/...`) are logged but not journaled, so reading the journal
+does not change it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+ADMIN_PREFIX = "/__mock/"
+access_log = logging.getLogger("session_mock.access")
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    method: str
+    path: str
+    query: str
+    status: int
+    time: str
+    durationMs: float
+
+
+class RequestJournal:
+    """A bounded, oldest-first record of the requests the mock received."""
+
+    def __init__(self, limit: int = 500) -> None:
+        self.limit = limit
+        self._entries: deque[JournalEntry] = deque(maxlen=limit)
+
+    def record(self, entry: JournalEntry) -> None:
+        self._entries.append(entry)
+
+    def entries(self) -> list[dict[str, Any]]:
+        return [asdict(entry) for entry in self._entries]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+class JournalMiddleware:
+    """Outermost layer: notes each HTTP request's answer status in the journal and the access log."""
+
+    def __init__(self, app: ASGIApp, journal: RequestJournal) -> None:
+        self.app = app
+        self.journal = journal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        received_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        status = 500
+        path, query = scope["path"], scope.get("query_string", b"").decode("latin-1")
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            if not path.startswith(ADMIN_PREFIX):
+                self.journal.record(JournalEntry(scope["method"], path, query, status, received_at, duration_ms))
+            access_log.info(
+                "%s %s%s %d %.1fms", scope["method"], path, f"?{query}" if query else "", status, duration_ms,
+                extra={"method": scope["method"], "path": path, "query": query, "status": status, "duration_ms": duration_ms},
+            )
