@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+from reference_impl.spec import HTTP_METHODS
+
 VALIDATION_ERROR = "validation-error"
 _MAX_DEPTH = 12
 

@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from reference_impl.app import HTTP_METHODS
+from reference_impl.spec import HTTP_METHODS, load_spec, resolve
 
 
 @dataclass(frozen=True)
@@ -27,22 +25,12 @@ class DocumentedResponse:
         return bool(self.examples)
 
 
-def _resolve(spec: dict[str, Any], node: Any) -> Any:
-    """Follow local `$ref`s (`#/components/...`) until a concrete node."""
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def _examples(spec: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
     media = response.get("content", {}).get("application/json")
     if not media:
         return {}
     if "examples" in media:
-        return {name: _resolve(spec, ex)["value"] for name, ex in media["examples"].items()}
+        return {name: resolve(spec, ex)["value"] for name, ex in media["examples"].items()}
     if "example" in media:
         return {"example": media["example"]}
     return {}
@@ -52,7 +40,7 @@ class ResponseCatalogue:
     """operationId -> status -> DocumentedResponse, read once from the spec."""
 
     def __init__(self, spec_path: Path) -> None:
-        spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+        spec = load_spec(spec_path)
         self._operations: dict[str, dict[int, DocumentedResponse]] = {}
         for item in spec["paths"].values():
             for method, operation in item.items():
@@ -61,7 +49,7 @@ class ResponseCatalogue:
                 responses = {}
                 for status, response in operation.get("responses", {}).items():
                     if status.isdigit():
-                        responses[int(status)] = DocumentedResponse(int(status), _examples(spec, _resolve(spec, response)))
+                        responses[int(status)] = DocumentedResponse(int(status), _examples(spec, resolve(spec, response)))
                 self._operations[operation["operationId"]] = responses
 
     def statuses(self, operation_id: str) -> list[int]:

@@ -1,6 +1,7 @@
 """The session API contract made executable: a Connexion app over an in-memory store."""
 
-from reference_impl.app import SPEC_PATH, create_app
+from reference_impl.app import create_app
+from reference_impl.spec import SPEC_PATH
 from reference_impl.store import (
     InMemorySessionStore,
     SessionExists,

@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import connexion
-import yaml
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 
 from reference_impl import errors
 from reference_impl.bodyless import IgnoreBodyOfBodylessOperations, bodyless_operation_ids
 from reference_impl.handlers import SessionHandlers
+from reference_impl.spec import HTTP_METHODS, SPEC_PATH, load_spec
 from reference_impl.store import InMemorySessionStore, SessionStore
 
-SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 API_PREFIX = "/api/v1"
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-def documented_methods(spec_path: Path = SPEC_PATH) -> Callable[[str], list[str] | None]:
+def documented_methods(spec: dict[str, Any]) -> Callable[[str], list[str] | None]:
     """A function from a request path to the methods the spec documents for it (None: unknown path)."""
-    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
     table = []
     for template, item in spec["paths"].items():
         pattern = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)))
@@ -51,6 +48,7 @@ def create_app(
     lets a test build a deliberately different deployment from the same spec.
     """
     store = store if store is not None else InMemorySessionStore()
+    spec = load_spec(spec_path)
     handlers = handlers_class(store)
     app = connexion.AsyncApp(__name__)
     app.add_api(
@@ -63,7 +61,7 @@ def create_app(
             swagger_ui_path=f"{API_PREFIX}/ui",
         ),
     )
-    errors.register(app, documented_methods(spec_path))
-    app.add_middleware(IgnoreBodyOfBodylessOperations, operation_ids=bodyless_operation_ids(spec_path))
+    errors.register(app, documented_methods(spec))
+    app.add_middleware(IgnoreBodyOfBodylessOperations, operation_ids=bodyless_operation_ids(spec))
     app.store = store  # type: ignore[attr-defined]
     return app

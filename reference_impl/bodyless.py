@@ -9,19 +9,16 @@ after routing and validation, lets the handler answer as it would without a body
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from pathlib import Path
 from typing import Any
 
-import yaml
+from reference_impl.spec import HTTP_METHODS
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-def bodyless_operation_ids(spec_path: Path) -> frozenset[str]:
+def bodyless_operation_ids(spec: dict[str, Any]) -> frozenset[str]:
     """The operationIds of the spec's operations that declare no requestBody."""
-    spec = yaml.safe_load(Path(spec_path).read_text(encoding="utf-8"))
     return frozenset(
         operation["operationId"]
         for item in spec["paths"].values()

@@ -6,25 +6,20 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
-from reference_impl import SPEC_PATH
+from reference_impl.spec import HTTP_METHODS, SPEC_PATH, load_spec
+from reference_impl.spec import resolve as resolve_ref
 from reference_impl.handlers import SessionHandlers
 
-SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
-METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+SPEC: dict[str, Any] = load_spec()
+METHODS = set(HTTP_METHODS)
 
 
 def resolve(node: Any) -> Any:
-    """Follow a local `$ref` (recursively)."""
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = SPEC
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
+    """Follow a local `$ref` of this spec (recursively)."""
+    return resolve_ref(SPEC, node)
 
 
 def inline_refs(node: Any) -> Any:
