@@ -3,6 +3,7 @@
     session-contract run --base-url URL [--header 'Name: value'] [--junit-xml PATH] [--report-md PATH]
                          [--known-deviations FILE] [--max-examples N] [--seed N]
                          [--persistence-window S] [--max-rps N] [--time-budget S] [--volume N]
+                         [--property GLOB] [--skip-property GLOB]
     session-contract diff ARGS...
 
 Exit codes: 0 conformant, 1 violations (or an incomplete run), 2 usage error or target unreachable.
@@ -47,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", type=int, default=24, metavar="N", help="parallel requests (default: 24)")
     run.add_argument("--max-rps", type=float, default=0.0, metavar="N", help="requests per second at most (default: no limit)")
     run.add_argument("--time-budget", type=float, default=0.0, metavar="S", help="bound the run to about S seconds")
-    run.add_argument("-k", dest="select", metavar="EXPR", help="only the checks matching this pytest -k expression")
+    run.add_argument("--property", action="append", default=[], metavar="GLOB",
+                     help="check only the properties whose id matches (repeatable, e.g. 'persistence.*')")
+    run.add_argument("--skip-property", action="append", default=[], metavar="GLOB",
+                     help="do not check the properties whose id matches (repeatable)")
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the final table")
     diff = commands.add_parser("diff", help="compare two deployments (contract_tests.diff)", add_help=False)
     diff.add_argument("args", nargs=argparse.REMAINDER)
@@ -68,8 +72,12 @@ def pytest_args(ns: argparse.Namespace) -> list[str]:
         args += ["--base-url", ns.base_url]
     for header in ns.header:
         args += ["--header", header]
+    for glob in ns.property:
+        args += ["--property", glob]
+    for glob in ns.skip_property:
+        args += ["--skip-property", glob]
     for flag, value in (("--known-deviations", ns.known_deviations), ("--contract-junit-xml", ns.junit_xml),
-                        ("--report-md", ns.report_md), ("--seed", ns.seed), ("-k", ns.select)):
+                        ("--report-md", ns.report_md), ("--seed", ns.seed)):
         if value is not None:
             args += [flag, str(value)]
     return args

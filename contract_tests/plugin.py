@@ -7,6 +7,7 @@ target or writes a report when tests of the `contract_tests` package are collect
 from __future__ import annotations
 
 from collections.abc import Iterator
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                help="at most N requests per second (default: 0, no limit)")
     _addoption(group, "--time-budget", dest="contract_time_budget", type=float, default=0.0, metavar="S",
                help="stop starting checks after S seconds, interrupt 10 s later (default: 0, no budget)")
+    _addoption(group, "--property", dest="contract_select", action="append", default=[], metavar="GLOB",
+               help="check only the properties whose id matches (repeatable, e.g. 'persistence.*')")
+    _addoption(group, "--skip-property", dest="contract_skip", action="append", default=[], metavar="GLOB",
+               help="do not check the properties whose id matches (repeatable)")
     _addoption(group, "--report-md", dest="contract_report_md", default=None, metavar="PATH",
                help="write the Markdown report here")
     _addoption(group, "--contract-junit-xml", dest="contract_junit_xml", default=None, metavar="PATH",
@@ -100,6 +105,16 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     """Canaries are re-checked last, and the read-your-writes tally is read after every write."""
     if not any(property_of(item) for item in items):
         return
+    select, skip = config.getoption("contract_select"), config.getoption("contract_skip")
+    if select or skip:
+        keep, drop = [], []
+        for item in items:
+            pid = property_of(item)
+            chosen = pid is None or ((not select or any(fnmatch(pid, g) for g in select)) and not any(fnmatch(pid, g) for g in skip))
+            (keep if chosen else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
     last = {pid: index + 1 for index, pid in enumerate(RUN_LAST)}
     order = {pid: index for index, pid in enumerate(PROPERTIES)}
 

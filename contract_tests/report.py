@@ -23,6 +23,7 @@ class PropertyResult:
     trim: bool = False  # a known deviation that now holds
     skip_reason: str = ""
     duration: float = 0.0
+    requests: int = 0
 
 
 @dataclass

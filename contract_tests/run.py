@@ -94,6 +94,7 @@ class ContractRun:
         self.stopped = ""
         self.final: RunResults | None = None
         self._timer: threading.Timer | None = None
+        self._requests_before = 0
         self._previous_sigterm: Any = None
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -206,6 +207,9 @@ class ContractRun:
         """Fold one test phase's report into its property; known deviations become xfail."""
         result = self.results.setdefault(pid, PropertyResult(pid))
         result.duration += report.duration
+        if self.client is not None:
+            result.requests += self.client.request_count - self._requests_before
+            self._requests_before = self.client.request_count
         if report.failed:
             explanation, reproduction = violation_text(call.excinfo, self.client)
             if result.status not in (FAIL, KNOWN):
@@ -237,7 +241,7 @@ class ContractRun:
         done = sum(1 for n in self.collected.values() if n <= 0)
         result = self.results[pid]
         label = {PASS: "pass", FAIL: "FAIL", KNOWN: "known", NOT_CHECKED: "not checked"}[result.status]
-        self.progress(f"[{done:2d}/{len(self.collected)}] {label:11s} {pid}  ({result.duration:.1f} s)")
+        self.progress(f"[{done:2d}/{len(self.collected)}] {label:11s} {pid}  ({result.duration:.1f} s, {result.requests} requests)")
 
 
 def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
