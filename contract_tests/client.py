@@ -185,6 +185,7 @@ class ContractClient:
         self._track(method, path, response)
         if check_write and self.verify_writes and method in WRITE_METHODS and 200 <= response.status_code < 300:
             self._check_visible(method, path, response, json)
+            self._local.last = response
         return response
 
     @property
@@ -296,6 +297,12 @@ class ContractClient:
 
     def close(self) -> None:
         self.http.close()
+
+    def __enter__(self) -> "ContractClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _json_data(response: httpx.Response) -> dict[str, Any] | None:

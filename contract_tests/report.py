@@ -87,8 +87,10 @@ def render_table(results: RunResults, redact: Redactor) -> str:
     for r in rows:
         if r.status in (FAIL, KNOWN):
             out.append("")
-            tag = "FAILED" if r.status == FAIL else f"KNOWN ({r.known_reason})"
+            tag = "FAILED" if r.status == FAIL else "KNOWN"
             out.append(f"{tag} {r.property_id}: {PROPERTIES[r.property_id]}")
+            if r.status == KNOWN:
+                out.append(f"  known deviation: {r.known_reason}")
             out.append(f"  {r.explanation}")
             if r.reproduction:
                 out.append(f"  reproduce: {r.reproduction}")

@@ -31,6 +31,20 @@ def give_data(client: ContractClient, sid: str, data: dict[str, Any]) -> None:
         blocked(f"PATCH answered {response.status_code} (see patch.merges-top-level)")
 
 
+def try_give_data(client: ContractClient, sid: str, data: dict[str, Any]) -> bool:
+    """PATCH data in if the target offers PATCH; False (and no violation) if it does not."""
+    return client.patch(sid, data).status_code == 200
+
+
+def data_of(response: httpx.Response) -> dict[str, Any] | None:
+    """The `data` object of a GET answer, or None if it carries none."""
+    try:
+        data = response.json().get("data")
+    except (ValueError, AttributeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def read(client: ContractClient, sid: str, what: str) -> dict[str, Any]:
     """GET a session that must exist; its JSON body."""
     response = client.get(sid)

@@ -7,7 +7,7 @@ import uuid
 from contract_tests.client import SESSION_PATH, ContractClient
 from contract_tests.expect import expect, expect_status, json_body
 from contract_tests.properties import contract_property
-from contract_tests.steps import give_data, new_session, read, timestamp
+from contract_tests.steps import data_of, new_session, read, timestamp, try_give_data
 
 
 @contract_property("health.ok")
@@ -41,9 +41,7 @@ def test_create_answers_201_with_a_fresh_uuid4_each_time(contract_client: Contra
 def test_created_session_is_visible_at_once_to_get_and_head(contract_client: ContractClient) -> None:
     for _ in range(10):
         sid = new_session(contract_client)
-        got = contract_client.get(sid)
-        expect_status(got, 200, "GET right after create")
-        expect(json_body(got, "GET right after create").get("data") == {}, "a new session's data is not {}", got)
+        expect_status(contract_client.get(sid), 200, "GET right after create")
         expect_status(contract_client.head(sid), 204, "HEAD right after create")
 
 
@@ -69,7 +67,7 @@ def test_create_with_an_existing_id_is_409_and_leaves_it_untouched(contract_clie
         else:
             sid = contract_client.fresh_id()
             expect_status(contract_client.create_with_id(sid), 201, "create-with-id on a fresh id")
-        give_data(contract_client, sid, {"keep": "me", "n": 1})
+        try_give_data(contract_client, sid, {"keep": "me", "n": 1})
         before = read(contract_client, sid, "GET before the conflicting create")
         response = contract_client.create_with_id(sid)
         expect_status(response, 409, f"create-with-id on an existing id (made by {make})")
@@ -82,13 +80,14 @@ def test_create_with_an_existing_id_is_409_and_leaves_it_untouched(contract_clie
 @contract_property("create-with-id.after-delete")
 def test_a_deleted_id_can_be_created_again_as_a_new_empty_session(contract_client: ContractClient) -> None:
     sid = new_session(contract_client)
-    give_data(contract_client, sid, {"old": True})
+    patched = try_give_data(contract_client, sid, {"old": True})
     expect_status(contract_client.delete(sid), 200, "DELETE")
     response = contract_client.create_with_id(sid)
     expect_status(response, 201, "create-with-id on a deleted id")
     got = contract_client.get(sid)
     expect_status(got, 200, "GET after re-creating a deleted id")
-    expect(got.json().get("data") == {}, "a re-created session still holds the deleted session's data", got)
+    if patched and data_of(got) is not None:
+        expect(data_of(got) == {}, "a re-created session still holds the deleted session's data", got)
 
 
 @contract_property("get.shape")
@@ -101,7 +100,7 @@ def test_get_answers_the_session_shape(contract_client: ContractClient) -> None:
     missing = [k for k in ("sessionId", "data", "createdAt", "updatedAt") if k not in body]
     expect(not missing, f"GET answer lacks {', '.join(missing)}", response)
     expect(body["sessionId"] == sid, f"GET answered sessionId {body['sessionId']!r} for {sid}", response)
-    expect(isinstance(body["data"], dict), "GET data is not an object", response)
+    expect(body["data"] == {}, f"a new session's data is {body['data']!r}, not {{}}", response)
 
 
 @contract_property("head.agrees-with-get")
@@ -123,7 +122,6 @@ def test_head_agrees_with_get_for_live_deleted_and_unknown_ids(contract_client: 
 @contract_property("ids.equivalent-spellings")
 def test_other_spellings_of_an_id_name_the_same_session(contract_client: ContractClient) -> None:
     sid = new_session(contract_client)
-    give_data(contract_client, sid, {"spelled": "any way"})
     plain = uuid.UUID(sid).hex
     for spelling in (sid.upper(), plain, "{" + sid + "}", "urn:uuid:" + sid):
         response = contract_client.request("GET", f"{SESSION_PATH}/{spelling}")
@@ -139,7 +137,8 @@ def test_timestamps_are_iso8601_with_a_utc_offset(contract_client: ContractClien
     body = read(contract_client, sid, "GET a new session")
     created, updated = timestamp(body, "createdAt", response), timestamp(body, "updatedAt", response)
     expect(created <= updated, f"createdAt {body['createdAt']} is after updatedAt {body['updatedAt']}", response)
-    give_data(contract_client, sid, {"tick": 1})
+    if not try_give_data(contract_client, sid, {"tick": 1}):
+        return  # no PATCH on this target: the timestamps of a new session are all there is to check
     response = contract_client.get(sid)
     body = read(contract_client, sid, "GET after PATCH")
     timestamp(body, "createdAt", response)
@@ -167,7 +166,6 @@ def test_error_answers_carry_a_json_detail(contract_client: ContractClient) -> N
     unknown = contract_client.fresh_id()
     for response, what in (
         (contract_client.get(unknown), "GET an unknown id"),
-        (contract_client.patch(unknown, {"a": 1}), "PATCH an unknown id"),
         (contract_client.delete(unknown), "DELETE an unknown id"),
     ):
         expect_status(response, 404, what)

@@ -21,15 +21,17 @@ from reference_impl.store import InMemorySessionStore, SessionExists, SessionRec
 
 Scope = dict[str, Any]
 Rewrite = Callable[[str, str, int, Any], tuple[int, Any] | None]
+Refuse = Callable[[str, str], tuple[int, Any] | None]
 
 
 class RewriteAnswers:
     """ASGI middleware: `rewrite(method, path, status, json_body)` may return a new (status, body)."""
 
-    def __init__(self, app: Any, rewrite: Rewrite, latency: float = 0.0) -> None:
+    def __init__(self, app: Any, rewrite: Rewrite, latency: float = 0.0, refuse: Refuse | None = None) -> None:
         self.app = app
         self.rewrite = rewrite
         self.latency = latency
+        self.refuse = refuse
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
         if scope["type"] != "http":
@@ -37,6 +39,10 @@ class RewriteAnswers:
             return
         if self.latency:
             await asyncio.sleep(self.latency)
+        refused = self.refuse(scope["method"], scope["path"]) if self.refuse else None
+        if refused is not None:
+            await self._answer(scope, {"status": refused[0], "headers": []}, json.dumps(refused[1]).encode(), send)
+            return
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 
@@ -283,6 +289,22 @@ def incidental_differences(method: str, path: str, status: int, body: Any) -> tu
     return status, body
 
 
+def production_answers(method: str, path: str, status: int, body: Any) -> tuple[int, Any] | None:
+    """Production's documented differences in what it answers: list is 405, GET has no `data`."""
+    if method == "GET" and _is_session_list(method, path):
+        return 405, {"detail": "Method Not Allowed"}
+    if method == "GET" and status == 200 and isinstance(body, dict) and "data" in body:
+        body.pop("data")
+        body["message"] = "Session found"
+        return status, body
+    return None
+
+
+def production_refuses(method: str, path: str) -> tuple[int, Any] | None:
+    """Recent production builds removed PATCH."""
+    return (405, {"detail": "Method Not Allowed"}) if method == "PATCH" else None
+
+
 @dataclass
 class Variant:
     """A deployment to serve, and the property the suite must fail on (None: must pass)."""
@@ -293,13 +315,14 @@ class Variant:
     rewrite: Rewrite | None = None
     latency: float = 0.0
     handlers_class: type[SessionHandlers] = SessionHandlers
+    refuse: Refuse | None = None
 
     def build(self) -> tuple[Any, InMemorySessionStore]:
         """(ASGI app, its store)."""
         store = self.store_factory()
         app: Any = create_app(store, handlers_class=self.handlers_class)
-        if self.rewrite is not None or self.latency:
-            app = RewriteAnswers(app, self.rewrite or (lambda *a: None), self.latency)
+        if self.rewrite is not None or self.latency or self.refuse is not None:
+            app = RewriteAnswers(app, self.rewrite or (lambda *a: None), self.latency, self.refuse)
         return app, store
 
 
@@ -323,3 +346,6 @@ BROKEN = [
 ]
 
 CORRECT_BUT_DIFFERENT = Variant("incidental-differences", None, rewrite=incidental_differences, latency=0.002)
+
+# Like production as CONTRACT.md describes it: fails the run unless deviations/production.yaml is given.
+PRODUCTION_LIKE = Variant("production-like", "list.always-404", rewrite=production_answers, refuse=production_refuses)
