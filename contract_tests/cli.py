@@ -115,8 +115,8 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
     except (ValueError, DeviationsError) as exc:
         print(f"session-contract: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if ns.concurrency < 2:
-        print("session-contract: error: --concurrency must be at least 2", file=sys.stderr)
+    if ns.concurrency < 20:
+        print("session-contract: error: --concurrency must be at least 20", file=sys.stderr)
         return EXIT_USAGE
     if ns.base_url:
         try:

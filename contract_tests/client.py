@@ -47,22 +47,26 @@ def as_uuid(raw: str) -> uuid.UUID | None:
 
 
 class RateLimiter:
-    """At most `max_rps` request starts per second across all threads (0: no limit)."""
+    """A token bucket: on average at most `max_rps` request starts per second across all threads,
+    with bursts of up to `burst` (so a concurrency check can still send its requests together)."""
 
-    def __init__(self, max_rps: float) -> None:
-        self.interval = 1.0 / max_rps if max_rps > 0 else 0.0
-        self._next = 0.0
+    def __init__(self, max_rps: float, burst: int = 1) -> None:
+        self.rate = max_rps
+        self.burst = max(1, burst)
+        self._tokens = float(self.burst)
+        self._last = time.monotonic()
         self._lock = threading.Lock()
 
     def wait(self) -> None:
-        if not self.interval:
+        if self.rate <= 0:
             return
         with self._lock:
             now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            time.sleep(start - now)
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate) - 1
+            self._last = now
+            delay = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if delay > 0:
+            time.sleep(delay)
 
 
 @dataclass
@@ -91,6 +95,7 @@ class ContractClient:
         headers: Mapping[str, str] | None = None,
         *,
         max_rps: float = 0.0,
+        burst: int = 1,
         timeout: float = 15.0,
         redactor: Redactor | None = None,
         verify_writes: bool = True,
@@ -100,7 +105,7 @@ class ContractClient:
         self.redact = redactor or Redactor()
         for value in self.user_headers.values():
             self.redact.add(value)
-        self.limiter = RateLimiter(max_rps)
+        self.limiter = RateLimiter(max_rps, burst)
         self.verify_writes = verify_writes
         self.http = httpx.Client(base_url=self.base_url, headers=self.user_headers, timeout=timeout)
         self.request_count = 0

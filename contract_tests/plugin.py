@@ -72,8 +72,8 @@ def options_from(config: pytest.Config) -> ContractOptions:
     except (ValueError, DeviationsError) as exc:
         raise pytest.UsageError(str(exc)) from None
     concurrency = config.getoption("contract_concurrency")
-    if concurrency < 2:
-        raise pytest.UsageError("--concurrency must be at least 2")
+    if concurrency < 20:
+        raise pytest.UsageError("--concurrency must be at least 20")
     return ContractOptions(
         base_url=config.getoption("base_url"),
         headers=headers,

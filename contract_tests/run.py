@@ -115,7 +115,8 @@ class ContractRun:
             self.base_url = self.options.base_url.rstrip("/")
         probe(self.base_url, self.options.headers)
         self.client = ContractClient(
-            self.base_url, self.options.headers, max_rps=self.options.max_rps, redactor=self.redact
+            self.base_url, self.options.headers, max_rps=self.options.max_rps,
+            burst=self.options.concurrency, redactor=self.redact
         )
         self._install_stops()
         self._make_canaries()

@@ -70,3 +70,14 @@ def test_header_parsing_errors_never_echo_the_value() -> None:
 def test_plugin_is_inert_when_the_suite_is_not_collected(request: pytest.FixtureRequest) -> None:
     run = request.config.stash[RUN_KEY]
     assert run.collected == {} and run.client is None and run.server is None
+
+
+def test_rate_limiter_allows_a_burst_then_keeps_the_average(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = {"now": 0.0}
+    slept: list[float] = []
+    monkeypatch.setattr(client_module.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(client_module.time, "sleep", lambda s: (slept.append(s), clock.__setitem__("now", clock["now"] + s)))
+    limiter = RateLimiter(max_rps=5, burst=3)
+    for _ in range(5):
+        limiter.wait()
+    assert slept == pytest.approx([0.2, 0.2])
