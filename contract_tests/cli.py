@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -128,12 +130,16 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
     if not ns.quiet:
         observer.say(f"session-contract: checking {ns.base_url or 'the reference implementation (loopback)'}")
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    # Hypothesis' caches go to a temporary directory, not into the caller's working directory.
+    scratch = tempfile.mkdtemp(prefix="session-contract-")
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", scratch)
     try:
         code = pytest.main(pytest_args(ns), plugins=[observer])
     except KeyboardInterrupt:
         code = pytest.ExitCode.INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(scratch, ignore_errors=True)
     contract_run = observer.run
     if code == EXIT_USAGE and (contract_run is None or contract_run.final is None):
         return EXIT_USAGE

@@ -250,11 +250,13 @@ def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
 
 
 def _ignore_sigint() -> Any:
+    """Let cleanup finish: a second Ctrl-C or SIGTERM while deleting sessions is ignored."""
     if threading.current_thread() is not threading.main_thread():
         return None
-    return signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _restore_sigint(previous: Any) -> None:
     if previous is not None:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])

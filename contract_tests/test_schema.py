@@ -49,15 +49,16 @@ def validate(client: ContractClient, case: schemathesis.Case, response: Any, sen
             transport_kwargs={"base_url": client.base_url, "headers": dict(client.user_headers)}, **extra,
         )
     except Exception as exc:  # a check's AssertionError, or schemathesis' FailureGroup (an ExceptionGroup)
-        raise ContractViolation(client.redact(_first_lines(exc)), sent) from None
+        explanation, curl = _explain(exc)
+        raise ContractViolation(client.redact(explanation), sent, reproduction=client.redact(curl)) from None
 
 
-def _first_lines(exc: BaseException, limit: int = 12) -> str:
-    text = str(exc)
-    if isinstance(exc, BaseExceptionGroup):
-        text = " / ".join(str(e).strip().splitlines()[0] for e in exc.exceptions if str(e).strip())
-    lines = [line.rstrip() for line in text.splitlines() if line.strip() and "curl" not in line]
-    return "\n  ".join(lines[:limit])[:1500] or type(exc).__name__
+def _explain(exc: BaseException, limit: int = 12) -> tuple[str, str]:
+    """Schemathesis' own failure text, trimmed, and the `curl` line it gives for the failing request."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    curl = next((line for line in lines if line.startswith("curl ")), "")
+    kept = [line for line in lines if not line.startswith(("curl ", "Reproduce with")) and "sub-exception" not in line]
+    return "\n  ".join(kept[:limit])[:1500] or type(exc).__name__, curl
 
 
 @pytest.fixture()

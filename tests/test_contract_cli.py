@@ -127,3 +127,17 @@ def test_time_budget_ends_the_run_early_and_still_cleans_up(tmp_path: Path) -> N
 
 async def store_count(app: Any) -> int:
     return await app.store.count()
+
+
+def test_diff_subcommand_only_dispatches_to_contract_tests_diff(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from contract_tests import cli
+
+    seen: list[list[str]] = []
+    fake = types.ModuleType("contract_tests.diff")
+    fake.main = lambda argv: seen.append(argv) or 3  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "contract_tests.diff", fake)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["diff", "--left", "a", "--right", "b"])
+    assert exit_.value.code == 3 and seen == [["--left", "a", "--right", "b"]]
