@@ -117,6 +117,14 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
     except (ValueError, DeviationsError) as exc:
         print(f"session-contract: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from fnmatch import fnmatch
+
+    from contract_tests.properties import PROPERTIES
+
+    for glob in [*ns.property, *ns.skip_property]:
+        if not any(fnmatch(pid, glob) for pid in PROPERTIES):
+            print(f"session-contract: error: no property id matches {glob!r}", file=sys.stderr)
+            return EXIT_USAGE
     if ns.concurrency < 20:
         print("session-contract: error: --concurrency must be at least 20", file=sys.stderr)
         return EXIT_USAGE

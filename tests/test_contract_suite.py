@@ -28,8 +28,9 @@ def run_against(variant: Variant, tmp: Path, *options: str) -> tuple[CliRun, int
 def variant_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[CliRun, int]]:
     """Every variant's run, two at a time (each run is a subprocess; the servers live here)."""
     variants = [*BROKEN, CORRECT_BUT_DIFFERENT]
+    places = [tmp_path_factory.mktemp(v.name) for v in variants]  # mktemp is not thread-safe
     with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = pool.map(lambda v: run_against(v, tmp_path_factory.mktemp(v.name)), variants)
+        runs = pool.map(run_against, variants, places)
         return {variant.name: result for variant, result in zip(variants, runs)}
 
 
@@ -63,3 +64,16 @@ def test_suite_passes_the_reference_names_every_property_and_leaves_nothing_behi
     assert "0 of " in run.stdout and "writes not visible at once" in run.stdout
     assert left == 0
     assert "Session API contract: conformant" in run.report_md.read_text()
+
+
+@pytest.mark.parametrize("name", ["patch-replaces", "shared-data-object", "head-always-204"])
+def test_the_state_machine_alone_catches_faults_that_need_memory(name: str, variant_runs: dict) -> None:
+    run, _ = variant_runs[name]
+    assert "model.state-machine" in run.failed
+
+
+def test_the_schemathesis_layer_catches_server_errors_on_malformed_input(tmp_path: Path) -> None:
+    five_hundred = next(v for v in BROKEN if v.name == "malformed-id-500")
+    run, _ = run_against(five_hundred, tmp_path, *FAST, "--property", "schema.stateless", "--max-examples", "3")
+    assert run.returncode == 1 and run.failed == {"schema.stateless"}
+    assert "ST101 Server error" in run.stdout or "Server error" in run.stdout
