@@ -13,6 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS
+from schemathesis.specs.openapi.checks import ensure_resource_availability
 
 from contract_tests.client import ContractClient, as_uuid
 from contract_tests.expect import ContractViolation
@@ -23,6 +24,10 @@ from reference_impl import SPEC_PATH
 schema = schemathesis.openapi.from_path(SPEC_PATH)
 schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 ALL_CHECKS = CHECKS.get_all()
+# In the stateful phase, ensure_resource_availability (ST302) misreads the ownership rule: a PATCH
+# or DELETE whose id the run does not own is sent to a fresh id instead, and its 404 is taken for
+# "created resource not found". Read-after-create is checked by create.read-your-writes and, after
+# every write of the run, by consistency.read-your-writes.
 CHANGING = {"POST", "PATCH", "DELETE"}
 
 
@@ -94,7 +99,8 @@ def test_chains_through_the_links_conform(contract_client: ContractClient, contr
             return schemathesis.Response.from_any(send(contract_client, case))
 
         def validate_response(self, response: Any, case: schemathesis.Case, additional_checks: Any = None, **kwargs: Any) -> None:
-            validate(contract_client, case, response, contract_client.last_response, recorder=self.recorder)
+            validate(contract_client, case, response, contract_client.last_response, recorder=self.recorder,
+                     excluded_checks=[ensure_resource_availability])
 
     if options.seed is not None:
         Workflow = hypothesis.seed(options.seed)(Workflow)  # type: ignore[misc]
