@@ -1,11 +1,12 @@
 """Benchmark: wall time and request count of a default `session-contract run` against a local server.
 
-Starts the server on a free loopback port in its own process (`session-mock` when the mock server
-package is installed, else the reference implementation: `python -m reference_impl`), runs
-`session-contract run --base-url ...` with default options `--repeat` times, and prints one row per
-run plus the median. Nothing is timed inside the suite itself; this script is the only stopwatch.
+Starts the server on a free loopback port in its own process (the reference implementation,
+`python -m reference_impl`, or with `--server mock` the mock server, `python -m mock_server`, which
+must accept `--host` and `--port`), runs `session-contract run --base-url ...` with default options
+`--repeat` times, and prints one row per run plus the median. Nothing is timed inside the suite
+itself; this script is the only stopwatch.
 
-    .venv/bin/python bench/contract_run.py [--repeat 3] [--json bench/last.json] [-- extra run options]
+    .venv/bin/python bench/contract_run.py [--server reference|mock] [--repeat 3] [--json PATH] [-- run options]
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def server_command(port: int) -> tuple[str, list[str]]:
-    if importlib.util.find_spec("mock_server") is not None:
-        return "mock_server", [sys.executable, "-m", "mock_server", "--host", "127.0.0.1", "--port", str(port)]
-    return "reference_impl", [sys.executable, "-m", "reference_impl", "--host", "127.0.0.1", "--port", str(port)]
+def server_command(server: str, port: int) -> tuple[str, list[str]]:
+    module = "mock_server" if server == "mock" else "reference_impl"
+    if importlib.util.find_spec(module) is None:
+        raise SystemExit(f"{module} is not installed")
+    return module, [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port)]
 
 
 def wait_until_up(base_url: str, timeout: float = 30.0) -> None:
@@ -64,12 +66,13 @@ def one_run(base_url: str, extra: list[str]) -> dict[str, float | int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--server", choices=["reference", "mock"], default="reference")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("extra", nargs="*", help="options passed to `session-contract run` (after --)")
     args = parser.parse_args()
     port = free_port()
-    name, command = server_command(port)
+    name, command = server_command(args.server, port)
     base_url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
