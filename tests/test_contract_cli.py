@@ -141,3 +141,22 @@ def test_diff_subcommand_only_dispatches_to_contract_tests_diff(monkeypatch: pyt
     with pytest.raises(SystemExit) as exit_:
         cli.main(["diff", "--left", "a", "--right", "b"])
     assert exit_.value.code == 3 and seen == [["--left", "a", "--right", "b"]]
+
+
+def test_every_request_of_the_run_goes_through_the_one_client(tmp_path: Path) -> None:
+    import re
+
+    app = create_app()
+    seen = {"requests": 0}
+
+    async def counting(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            seen["requests"] += 1
+        await app(scope, receive, send)
+
+    with LiveServer(counting) as server:
+        run = session_contract("--base-url", server.base_url, "--property", "schema.*", "--property", "model.*",
+                               "--max-examples", "3", "--persistence-window", "0", tmp=tmp_path)
+    counted = re.search(r"(\d+) requests in", run.stdout)
+    assert run.returncode == 0 and counted is not None
+    assert seen["requests"] == int(counted.group(1)) + 2  # plus the CLI's and the run's /health probes
