@@ -1,0 +1,42 @@
+"""The contract's properties: stable ids and the one-line statement each check proves."""
+
+from __future__ import annotations
+
+import pytest
+
+PROPERTIES: dict[str, str] = {
+    "health.ok": "GET /health answers 200 {\"message\": \"OK\"}",
+    "create.fresh-id": "POST /api/v1/session answers 201 with a fresh uuid4 sessionId and a message",
+    "create.read-your-writes": "a created session is visible at once to GET (200, data {}) and HEAD (204)",
+    "create-with-id.same-id": "POST /api/v1/session/{id} on a fresh id answers 201 with that id, canonical",
+    "create-with-id.conflict-409": "create-with-id on an existing id answers 409 and leaves the session untouched",
+    "create-with-id.after-delete": "an id freed by DELETE can be created again, as a new empty session",
+    "get.shape": "GET answers {sessionId, data: object, createdAt, updatedAt} for the requested id",
+    "head.agrees-with-get": "HEAD (204/404, no body) agrees with GET (200/404) for live, deleted and unknown ids",
+    "ids.equivalent-spellings": "uppercase, unhyphenated, braced and urn:uuid: spellings name the same session",
+    "delete.then-404-everywhere": "after DELETE, GET, HEAD, PATCH and a second DELETE answer 404",
+    "delete.removes-only-target": "DELETE removes exactly that session; every other one stays with its data",
+    "patch.merges-top-level": "PATCH merges at the top level: body keys overwrite, other keys stay",
+    "patch.timestamps": "PATCH moves updatedAt forward, never changes createdAt; createdAt <= updatedAt",
+    "data.isolated-per-session": "changing one session's data never changes another's",
+    "timestamps.iso8601-utc": "createdAt and updatedAt are ISO 8601 date-times with a UTC offset",
+    "list.always-404": "GET /api/v1/session answers 404 with a JSON detail, whatever the state",
+    "errors.json-detail": "404 and 409 answers carry {\"detail\": str}; 422 carries the list form",
+    "input.malformed-is-4xx": "malformed ids and bodies get a 4xx with a JSON body, never a 5xx",
+    "persistence.until-delete": "canary sessions made at the start are unchanged after the persistence window",
+    "persistence.under-volume": "after creating many sessions, the earliest still exist with their data",
+    "concurrency.creates-distinct-none-lost": "parallel creates give distinct ids and every one exists",
+    "concurrency.deletes-leave-others-intact": "parallel deletes of distinct sessions leave the others intact",
+    "concurrency.create-with-id-single-winner": "parallel create-with-id on one fresh id: exactly one 201, others 409",
+    "model.state-machine": "random sequences of every operation agree with a model of sessions and their data",
+    "schema.stateless": "every response matches openapi.yaml for positive and negative inputs (Schemathesis)",
+    "schema.stateful": "chains through the spec's links conform (Schemathesis stateful phase)",
+    "consistency.read-your-writes": "every acknowledged write of the run was visible to the very next request",
+}
+
+
+def contract_property(property_id: str) -> pytest.MarkDecorator:
+    """Mark a test as the check of one property (the id must be registered above)."""
+    if property_id not in PROPERTIES:
+        raise KeyError(f"unknown contract property {property_id!r}")
+    return pytest.mark.contract_property(property_id)

@@ -1,0 +1,150 @@
+"""Results of a run, per property, and their renderings: terminal table, Markdown, JUnit XML."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+from contract_tests.properties import PROPERTIES
+from contract_tests.redaction import Redactor
+
+PASS, FAIL, KNOWN, NOT_CHECKED = "pass", "fail", "known", "not checked"
+
+
+@dataclass
+class PropertyResult:
+    """The outcome of one property over all the tests that check it."""
+
+    property_id: str
+    status: str = NOT_CHECKED
+    explanation: str = ""
+    reproduction: str = ""
+    known_reason: str = ""
+    trim: bool = False  # a known deviation that now holds
+    skip_reason: str = ""
+    duration: float = 0.0
+    requests: int = 0
+
+
+@dataclass
+class RunResults:
+    """Everything the reports say about one run."""
+
+    target: str
+    properties: dict[str, PropertyResult] = field(default_factory=dict)
+    requests: int = 0
+    writes_checked: int = 0
+    writes_missed: int = 0
+    sessions_created: int = 0
+    sessions_left: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    stopped: str = ""  # why the run ended early, if it did
+
+    @property
+    def failures(self) -> list[PropertyResult]:
+        return [r for r in self.properties.values() if r.status == FAIL]
+
+    @property
+    def conformant(self) -> bool:
+        return not self.failures and not self.sessions_left and not self.stopped
+
+
+def ordered(results: RunResults) -> list[PropertyResult]:
+    return [results.properties[p] for p in PROPERTIES if p in results.properties]
+
+
+def _status_label(result: PropertyResult) -> str:
+    if result.status == KNOWN:
+        return "known"
+    if result.trim:
+        return "pass (known deviation no longer seen: trim it)"
+    if result.status == NOT_CHECKED and result.skip_reason:
+        return f"not checked ({result.skip_reason})"
+    return result.status
+
+
+def summary_lines(results: RunResults) -> list[str]:
+    counts = {s: sum(1 for r in results.properties.values() if r.status == s) for s in (PASS, FAIL, KNOWN, NOT_CHECKED)}
+    lines = [
+        f"target: {results.target}",
+        f"{counts[PASS]} passed, {counts[FAIL]} failed, {counts[KNOWN]} known deviations, {counts[NOT_CHECKED]} not checked",
+        f"{results.requests} requests in {results.elapsed:.1f} s; read-your-writes: "
+        f"{results.writes_missed} of {results.writes_checked} writes not visible at once",
+        f"cleanup: {results.sessions_created} sessions created, {len(results.sessions_left)} left behind"
+        + (f" ({', '.join(results.sessions_left[:5])})" if results.sessions_left else ""),
+    ]
+    if results.stopped:
+        lines.append(f"run stopped early: {results.stopped}")
+    return lines
+
+
+def render_table(results: RunResults, redact: Redactor) -> str:
+    """The terminal summary: one row per property, then each failure with its reproduction."""
+    rows = ordered(results)
+    width = max((len(r.property_id) for r in rows), default=10)
+    out = [f"{'property'.ljust(width)}  result", f"{'-' * width}  ------"]
+    out += [f"{r.property_id.ljust(width)}  {_status_label(r)}" for r in rows]
+    for r in rows:
+        if r.status in (FAIL, KNOWN):
+            out.append("")
+            tag = "FAILED" if r.status == FAIL else "KNOWN"
+            out.append(f"{tag} {r.property_id}: {PROPERTIES[r.property_id]}")
+            if r.status == KNOWN:
+                out.append(f"  known deviation: {r.known_reason}")
+            out.append(f"  {r.explanation}")
+            if r.reproduction:
+                out.append(f"  reproduce: {r.reproduction}")
+    out.append("")
+    out += summary_lines(results)
+    return redact("\n".join(out))
+
+
+def render_markdown(results: RunResults, redact: Redactor) -> str:
+    """The Markdown report (for $GITHUB_STEP_SUMMARY or a PR comment)."""
+    verdict = "conformant" if results.conformant else "NOT conformant"
+    out = [f"## Session API contract: {verdict}", ""]
+    out += [f"- {line}" for line in summary_lines(results)]
+    out += ["", "| property | result | statement |", "|---|---|---|"]
+    for r in ordered(results):
+        out.append(f"| `{r.property_id}` | {_status_label(r)} | {PROPERTIES[r.property_id]} |")
+    failures = [r for r in ordered(results) if r.status in (FAIL, KNOWN)]
+    if failures:
+        out += ["", "### Violations", ""]
+        for r in failures:
+            label = "known deviation" if r.status == KNOWN else "failed"
+            out += [f"#### `{r.property_id}` ({label})", "", r.explanation.replace("\n", "  \n"), ""]
+            if r.known_reason:
+                out += [f"Known because: {r.known_reason}", ""]
+            if r.reproduction:
+                out += ["```sh", r.reproduction, "```", ""]
+    return redact("\n".join(out) + "\n")
+
+
+def render_junit(results: RunResults, redact: Redactor) -> str:
+    """JUnit XML with one testcase per property, named by its id."""
+    rows = ordered(results)
+    suite = ET.Element(
+        "testsuite",
+        name="session-contract",
+        tests=str(len(rows)),
+        failures=str(sum(r.status == FAIL for r in rows)),
+        errors="0",
+        skipped=str(sum(r.status in (KNOWN, NOT_CHECKED) for r in rows)),
+        time=f"{results.elapsed:.3f}",
+    )
+    ET.SubElement(ET.SubElement(suite, "properties"), "property", name="target", value=redact(results.target))
+    for r in rows:
+        case = ET.SubElement(suite, "testcase", classname="session-contract", name=r.property_id, time=f"{r.duration:.3f}")
+        text = redact(f"{r.explanation}\nreproduce: {r.reproduction}" if r.reproduction else r.explanation)
+        if r.status == FAIL:
+            ET.SubElement(case, "failure", message=redact(r.explanation.splitlines()[0] if r.explanation else "failed")).text = text
+        elif r.status == KNOWN:
+            ET.SubElement(case, "skipped", message=redact(f"known deviation: {r.known_reason}")).text = text
+        elif r.status == NOT_CHECKED:
+            ET.SubElement(case, "skipped", message=redact(r.skip_reason or "not checked"))
+        elif r.trim:
+            ET.SubElement(case, "system-out").text = "known deviation no longer seen: trim it from the deviations file"
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

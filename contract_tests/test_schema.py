@@ -1,0 +1,112 @@
+"""Schemathesis from openapi.yaml: every response conforms, for positive and negative inputs, and
+for chains through the spec's links. Requests go through the run's client, so the ownership rule
+holds: a PATCH or DELETE on a well-formed id the run does not own is sent to a fresh id instead."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase
+from schemathesis import GenerationMode
+from schemathesis.checks import CHECKS
+from schemathesis.specs.openapi.checks import ensure_resource_availability
+
+from contract_tests.client import ContractClient, as_uuid
+from contract_tests.expect import ContractViolation
+from contract_tests.properties import contract_property
+from contract_tests.run import ContractRun
+from reference_impl import SPEC_PATH
+
+schema = schemathesis.openapi.from_path(SPEC_PATH)
+schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+ALL_CHECKS = CHECKS.get_all()
+# In the stateful phase, ensure_resource_availability (ST302) misreads the ownership rule: a PATCH
+# or DELETE whose id the run does not own is sent to a fresh id instead, and its 404 is taken for
+# "created resource not found". Read-after-create is checked by create.read-your-writes and, after
+# every write of the run, by consistency.read-your-writes.
+CHANGING = {"POST", "PATCH", "DELETE"}
+
+
+def send(client: ContractClient, case: schemathesis.Case) -> httpx.Response:
+    """Send a generated case through the run's client, on an id the run may change."""
+    raw = (case.path_parameters or {}).get("session_id")
+    if case.method.upper() in CHANGING and isinstance(raw, str) and (sid := as_uuid(raw)) is not None and not client.owns(sid):
+        case.path_parameters["session_id"] = client.fresh_id()
+    kwargs = case.as_transport_kwargs(base_url=client.base_url)
+    body: dict[str, Any] = {}
+    if "json" in kwargs:
+        body["json"] = kwargs["json"]
+    elif isinstance(kwargs.get("data"), (bytes, str)):
+        body["content"] = kwargs["data"]
+    path = str(httpx.URL(kwargs["url"]).raw_path.decode("ascii")).split("?", 1)[0]
+    return client.request(kwargs["method"], path, headers=kwargs.get("headers"), params=kwargs.get("params"), **body)
+
+
+def validate(client: ContractClient, case: schemathesis.Case, response: Any, sent: httpx.Response | None, **extra: Any) -> None:
+    """Run every Schemathesis check; a failure becomes a violation (header values redacted) showing `sent`."""
+    try:
+        case.validate_response(
+            response, checks=ALL_CHECKS, headers=dict(client.user_headers),
+            transport_kwargs={"base_url": client.base_url, "headers": dict(client.user_headers)}, **extra,
+        )
+    except Exception as exc:  # a check's AssertionError, or schemathesis' FailureGroup (an ExceptionGroup)
+        explanation, curl = _explain(exc)
+        raise ContractViolation(client.redact(explanation), sent, reproduction=client.redact(curl)) from None
+
+
+def _explain(exc: BaseException, limit: int = 12) -> tuple[str, str]:
+    """Schemathesis' own failure text, trimmed, and the `curl` line it gives for the failing request."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    curl = next((line for line in lines if line.startswith("curl ")), "")
+    kept = [line for line in lines if not line.startswith(("curl ", "Reproduce with")) and "sub-exception" not in line]
+    return "\n  ".join(kept[:limit])[:1500] or type(exc).__name__, curl
+
+
+@pytest.fixture()
+def configured_schema(contract_run: ContractRun) -> None:
+    schema.config.generation.update(max_examples=contract_run.options.max_examples)
+    if contract_run.options.seed is not None:
+        schema.config.seed = contract_run.options.seed
+
+
+@contract_property("schema.stateless")
+@pytest.mark.usefixtures("configured_schema")
+@schema.parametrize()
+@hypothesis.settings(deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=False,
+                     phases=[Phase.explicit, Phase.generate])
+def test_every_response_conforms_to_the_spec(case: schemathesis.Case, contract_client: ContractClient) -> None:
+    response = send(contract_client, case)
+    validate(contract_client, case, response, response)
+
+
+@contract_property("schema.stateful")
+def test_chains_through_the_links_conform(contract_client: ContractClient, contract_run: ContractRun) -> None:
+    options = contract_run.options
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            self.before = set(contract_client.live)
+
+        def teardown(self) -> None:
+            for sid in set(contract_client.live) - self.before:
+                contract_client.delete(str(sid))
+
+        def call(self, case: schemathesis.Case, **kwargs: Any) -> Any:
+            return schemathesis.Response.from_any(send(contract_client, case))
+
+        def validate_response(self, response: Any, case: schemathesis.Case, additional_checks: Any = None, **kwargs: Any) -> None:
+            validate(contract_client, case, response, contract_client.last_response, recorder=self.recorder,
+                     excluded_checks=[ensure_resource_availability])
+
+    if options.seed is not None:
+        Workflow = hypothesis.seed(options.seed)(Workflow)  # type: ignore[misc]
+    Workflow.run(
+        settings=hypothesis.settings(
+            max_examples=options.max_examples, stateful_step_count=6, deadline=None, database=None,
+            phases=[Phase.generate], suppress_health_check=list(HealthCheck), print_blob=False,
+        )
+    )

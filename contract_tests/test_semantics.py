@@ -1,0 +1,141 @@
+"""Checks that need memory across requests: delete, merge, timestamps, isolation, persistence."""
+
+from __future__ import annotations
+
+import time
+
+from contract_tests.client import ContractClient
+from contract_tests.expect import ContractViolation, expect, expect_status, json_body
+from contract_tests.properties import contract_property
+from contract_tests.run import ContractRun
+from contract_tests.steps import data_of, give_data, new_session, read, read_data, timestamp, try_give_data
+
+
+@contract_property("delete.then-404-everywhere")
+def test_deleted_session_is_404_for_get_head_patch_and_delete(contract_client: ContractClient) -> None:
+    for _ in range(3):
+        sid = new_session(contract_client)
+        response = contract_client.delete(sid)
+        expect_status(response, 200, "DELETE a live session")
+        body = json_body(response, "DELETE")
+        expect(isinstance(body, dict) and body.get("sessionId") == sid, f"DELETE answered {body!r}", response)
+        expect_status(contract_client.get(sid), 404, "GET after DELETE")
+        expect_status(contract_client.head(sid), 404, "HEAD after DELETE")
+        expect_status(contract_client.patch(sid, {"late": True}), 404, "PATCH after DELETE")
+        expect_status(contract_client.delete(sid), 404, "second DELETE")
+        expect_status(contract_client.get(sid), 404, "GET after PATCH and second DELETE of a deleted session")
+
+
+@contract_property("delete.removes-only-target")
+def test_delete_removes_that_session_and_nothing_else(contract_client: ContractClient) -> None:
+    sids = [new_session(contract_client) for _ in range(6)]
+    with_data = all([try_give_data(contract_client, sid, {"index": index}) for index, sid in enumerate(sids)])
+    deleted: set[int] = set()
+    for victim in (2, 0, 5):
+        expect_status(contract_client.delete(sids[victim]), 200, "DELETE")
+        deleted.add(victim)
+        for index, sid in enumerate(sids):
+            if index in deleted:
+                continue
+            response = contract_client.get(sid)
+            expect(response.status_code == 200, f"deleting {sids[victim]} also removed {sid} (GET {response.status_code})", response)
+            expect(not with_data or data_of(response) in (None, {"index": index}), f"deleting {sids[victim]} changed the data of {sid}", response)
+
+
+@contract_property("patch.merges-top-level")
+def test_patch_merges_at_the_top_level(contract_client: ContractClient) -> None:
+    sid = new_session(contract_client)
+    steps = [
+        ({"a": 1, "b": {"x": 1}}, {"a": 1, "b": {"x": 1}}),
+        ({"c": [1, 2]}, {"a": 1, "b": {"x": 1}, "c": [1, 2]}),
+        ({"b": {"y": 2}}, {"a": 1, "b": {"y": 2}, "c": [1, 2]}),
+        ({"a": None}, {"a": None, "b": {"y": 2}, "c": [1, 2]}),
+        ({}, {"a": None, "b": {"y": 2}, "c": [1, 2]}),
+    ]
+    for patch, expected in steps:
+        response = contract_client.patch(sid, patch)
+        expect_status(response, 200, f"PATCH {patch}")
+        body = json_body(response, "PATCH")
+        expect(isinstance(body, dict) and body.get("sessionId") == sid and isinstance(body.get("message"), str),
+               f"PATCH answered {body!r}", response)
+        got = contract_client.get(sid)
+        expect_status(got, 200, "GET after PATCH")
+        expect(got.json().get("data") == expected, f"after PATCH {patch} data is {got.json().get('data')!r}, expected {expected!r}", got)
+
+
+@contract_property("patch.timestamps")
+def test_patch_moves_updated_at_forward_and_keeps_created_at(contract_client: ContractClient) -> None:
+    sid = new_session(contract_client)
+    first = read(contract_client, sid, "GET a new session")
+    created, updated = timestamp(first, "createdAt"), timestamp(first, "updatedAt")
+    expect(created <= updated, f"createdAt {first['createdAt']} is after updatedAt {first['updatedAt']}")
+    for step in range(5):
+        expect_status(contract_client.patch(sid, {"step": step}), 200, "PATCH")
+        response = contract_client.get(sid)
+        body = read(contract_client, sid, "GET after PATCH")
+        expect(body["createdAt"] == first["createdAt"] or timestamp(body, "createdAt") == created,
+               f"PATCH changed createdAt from {first['createdAt']} to {body['createdAt']}", response)
+        now = timestamp(body, "updatedAt", response)
+        expect(now >= updated, f"PATCH moved updatedAt back from {updated.isoformat()} to {body['updatedAt']}", response)
+        expect(timestamp(body, "createdAt") <= now, f"createdAt {body['createdAt']} is after updatedAt {body['updatedAt']}", response)
+        updated = now
+
+
+@contract_property("data.isolated-per-session")
+def test_changing_one_sessions_data_never_changes_another(contract_client: ContractClient) -> None:
+    one, two, three = (new_session(contract_client) for _ in range(3))
+    shared = {"shared": {"deep": [1, 2]}, "own": "one"}
+    give_data(contract_client, one, shared)
+    give_data(contract_client, two, {"shared": {"deep": [1, 2]}, "own": "two"})
+    give_data(contract_client, one, {"own": "changed", "extra": 1})
+    expect(read_data(contract_client, two, "GET the other session") == {"shared": {"deep": [1, 2]}, "own": "two"},
+           "PATCHing one session changed another's data", contract_client.last_response)
+    expect(read_data(contract_client, three, "GET an untouched session") == {},
+           "PATCHing other sessions changed an untouched session's data", contract_client.last_response)
+    expect(read_data(contract_client, one, "GET the patched session") == {"shared": {"deep": [1, 2]}, "own": "changed", "extra": 1},
+           "the patched session does not hold its own merge", contract_client.last_response)
+
+
+@contract_property("persistence.under-volume")
+def test_earliest_sessions_survive_many_later_ones(contract_client: ContractClient, contract_run: ContractRun) -> None:
+    earliest = [new_session(contract_client) for _ in range(5)]
+    with_data = all([try_give_data(contract_client, sid, {"early": index}) for index, sid in enumerate(earliest)])
+    made = 0
+    for made in range(1, contract_run.options.volume + 1):
+        sid = new_session(contract_client)
+        if made % 3 == 0:
+            contract_client.patch(sid, {"filler": made})
+        if made % 5 == 0:
+            contract_client.delete(sid)
+        if contract_run.over_budget():
+            break
+    for index, sid in enumerate(earliest):
+        response = contract_client.get(sid)
+        expect(response.status_code == 200, f"session {index + 1} of the first 5 is gone after {made} more creates (GET {response.status_code})", response)
+        expect(not with_data or data_of(response) in (None, {"early": index}), f"an early session lost its data after {made} more creates", response)
+        expect_status(contract_client.head(sid), 204, "HEAD on an early session")
+
+
+@contract_property("persistence.until-delete")
+def test_canaries_made_at_the_start_are_unchanged_after_the_window(contract_client: ContractClient, contract_run: ContractRun) -> None:
+    expect(contract_run.canaries, "no canary session could be made at the start of the run")
+    wait = contract_run.options.persistence_window - (time.monotonic() - contract_run.canaries_made_at)
+    time.sleep(max(0.0, min(wait, contract_run.remaining_budget())))
+    age = time.monotonic() - contract_run.canaries_made_at
+    for sid, snapshot in contract_run.canaries.items():
+        response = contract_client.get(sid)
+        expect(response.status_code == 200, f"canary {sid} is gone after {age:.1f} s (GET {response.status_code})", response)
+        expect(response.json() == snapshot, f"canary {sid} changed after {age:.1f} s: {response.json()!r}", response)
+        expect_status(contract_client.head(sid), 204, f"HEAD on canary after {age:.1f} s")
+
+
+@contract_property("consistency.read-your-writes")
+def test_every_acknowledged_write_was_visible_to_the_next_request(contract_client: ContractClient) -> None:
+    ledger = contract_client.writes
+    expect(ledger.checked > 0, "the run made no write it could check")
+    if ledger.misses:
+        first = ledger.misses[0]
+        raise ContractViolation(
+            f"{len(ledger.misses)} of {ledger.checked} writes not visible at once; first: {first.write}: {first.observed}",
+            reproduction=first.reproduction,
+        )

@@ -1,0 +1,351 @@
+"""Deliberately broken deployments of the session API, one fault each, and one that is correct but
+different in incidental ways. The conformance suite must fail each broken one on the named property
+and pass the correct one. Built from the reference by subclassing its store or handlers, or by a small
+ASGI middleware that rewrites answers after Connexion has validated them."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from reference_impl import create_app
+from reference_impl.handlers import SessionHandlers
+from reference_impl.store import InMemorySessionStore, SessionExists, SessionRecord, utc_now
+
+Scope = dict[str, Any]
+Rewrite = Callable[[str, str, int, Any], tuple[int, Any] | None]
+Refuse = Callable[[str, str], tuple[int, Any] | None]
+
+
+class RewriteAnswers:
+    """ASGI middleware: `rewrite(method, path, status, json_body)` may return a new (status, body)."""
+
+    def __init__(self, app: Any, rewrite: Rewrite, latency: float = 0.0, refuse: Refuse | None = None) -> None:
+        self.app = app
+        self.rewrite = rewrite
+        self.latency = latency
+        self.refuse = refuse
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        refused = self.refuse(scope["method"], scope["path"]) if self.refuse else None
+        if refused is not None:
+            await self._answer(scope, {"status": refused[0], "headers": []}, json.dumps(refused[1]).encode(), send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    await self._answer(scope, start, b"".join(chunks), send)
+
+        await self.app(scope, receive, capture)
+
+    async def _answer(self, scope: Scope, start: dict[str, Any], body: bytes, send: Callable[[Any], Awaitable[None]]) -> None:
+        status = start["status"]
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
+        changed = self.rewrite(scope["method"], scope["path"], status, parsed)
+        headers = list(start.get("headers", []))
+        if changed is not None:
+            status, parsed = changed
+            body = b"" if scope["method"] == "HEAD" or parsed is None else json.dumps(parsed).encode()
+            headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+            if parsed is not None and not any(k.lower() == b"content-type" for k, _ in headers):
+                headers.append((b"content-type", b"application/json"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+# --- store faults ------------------------------------------------------------------------------
+
+
+class ExpiringStore(InMemorySessionStore):
+    """Sessions silently expire a few seconds after they were created."""
+
+    def __init__(self, ttl: float) -> None:
+        super().__init__()
+        self.ttl = timedelta(seconds=ttl)
+
+    def _expire(self) -> None:
+        now = utc_now()
+        for sid, record in list(self._sessions.items()):
+            if now - record.created_at > self.ttl:
+                del self._sessions[sid]
+
+    async def get(self, session_id: uuid.UUID) -> SessionRecord | None:
+        self._expire()
+        return await super().get(session_id)
+
+    async def exists(self, session_id: uuid.UUID) -> bool:
+        self._expire()
+        return await super().exists(session_id)
+
+
+class EvictingStore(InMemorySessionStore):
+    """Keeps only the newest `capacity` sessions (an LRU cache posing as storage)."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+
+    async def create(self, session_id: uuid.UUID | None = None) -> SessionRecord:
+        record = await super().create(session_id)
+        while len(self._sessions) > self.capacity:
+            del self._sessions[next(iter(self._sessions))]
+        return record
+
+
+class SharedDataStore(InMemorySessionStore):
+    """Every session's data is the same dict object (a mutable default shared between records)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shared: dict[str, Any] = {}
+
+    async def create(self, session_id: uuid.UUID | None = None) -> SessionRecord:
+        record = await super().create(session_id)
+        self._sessions[record.session_id].data = self.shared
+        return record
+
+
+class StaleReadStore(InMemorySessionStore):
+    """Every 30th write is applied only a little later: a replica that lags (1 in 30 writes)."""
+
+    def __init__(self, every: int = 30, lag: float = 0.3) -> None:
+        super().__init__()
+        self.counter = itertools.count(1)
+        self.every = every
+        self.lag = lag
+
+    def _lagging(self) -> bool:
+        return next(self.counter) % self.every == 0
+
+    async def update(self, session_id: uuid.UUID, data: dict[str, Any]) -> SessionRecord | None:
+        if session_id in self._sessions and self._lagging():
+            asyncio.get_running_loop().call_later(self.lag, self._apply, session_id, copy.deepcopy(data))
+            return self._sessions[session_id].copy()
+        return await super().update(session_id, data)
+
+    def _apply(self, session_id: uuid.UUID, data: dict[str, Any]) -> None:
+        record = self._sessions.get(session_id)
+        if record is not None:
+            record.data.update(data)
+
+    async def delete(self, session_id: uuid.UUID) -> bool:
+        if session_id in self._sessions and self._lagging():
+            asyncio.get_running_loop().call_later(self.lag, self._sessions.pop, session_id, None)
+            return True
+        return await super().delete(session_id)
+
+
+class ReplacingStore(InMemorySessionStore):
+    """PATCH replaces the data instead of merging into it."""
+
+    async def update(self, session_id: uuid.UUID, data: dict[str, Any]) -> SessionRecord | None:
+        record = self._sessions.get(session_id)
+        if record is not None:
+            record.data = {}
+        return await super().update(session_id, data)
+
+
+class BackwardsClockStore(InMemorySessionStore):
+    """Each PATCH stamps updatedAt a second earlier than the last one."""
+
+    async def update(self, session_id: uuid.UUID, data: dict[str, Any]) -> SessionRecord | None:
+        record = self._sessions.get(session_id)
+        if record is None:
+            return None
+        previous = record.updated_at
+        await super().update(session_id, data)
+        record.updated_at = previous - timedelta(seconds=1)  # type: ignore[operator]
+        return record.copy()
+
+
+class WrongDeleteStore(InMemorySessionStore):
+    """DELETE also removes the newest other session."""
+
+    async def delete(self, session_id: uuid.UUID) -> bool:
+        found = await super().delete(session_id)
+        if found and self._sessions:
+            del self._sessions[next(reversed(self._sessions))]
+        return found
+
+
+class NoConflictStore(InMemorySessionStore):
+    """Create-with-id on an existing id quietly succeeds (no 409), leaving the session as it was."""
+
+    async def create(self, session_id: uuid.UUID | None = None) -> SessionRecord:
+        if session_id is not None and session_id in self._sessions:
+            return self._sessions[session_id].copy()
+        return await super().create(session_id)
+
+
+class OverwritingStore(InMemorySessionStore):
+    """Create-with-id on an existing id answers 409 but has already reset the session to empty."""
+
+    async def create(self, session_id: uuid.UUID | None = None) -> SessionRecord:
+        if session_id is not None and session_id in self._sessions:
+            self._sessions[session_id] = SessionRecord(session_id)
+            raise SessionExists(str(session_id))
+        return await super().create(session_id)
+
+
+class RacyCreateWithIdStore(InMemorySessionStore):
+    """Check-then-insert with an await in between: parallel create-with-id can all win."""
+
+    async def create(self, session_id: uuid.UUID | None = None) -> SessionRecord:
+        if session_id is None:
+            return await super().create(None)
+        if session_id in self._sessions:
+            raise SessionExists(str(session_id))
+        await asyncio.sleep(0.01)
+        record = SessionRecord(session_id)
+        self._sessions[session_id] = record
+        return record.copy()
+
+
+class LostCreatesStore(InMemorySessionStore):
+    """Copy-on-write with a stale snapshot: parallel creates overwrite each other's inserts."""
+
+    async def create(self, session_id: uuid.UUID | None = None) -> SessionRecord:
+        snapshot = dict(self._sessions)
+        sid = session_id or uuid.uuid4()
+        if sid in snapshot:
+            raise SessionExists(str(sid))
+        await asyncio.sleep(0.01)
+        record = SessionRecord(sid)
+        snapshot[sid] = record
+        self._sessions = snapshot
+        return record.copy()
+
+
+# --- handler and answer faults -----------------------------------------------------------------
+
+
+def _is_session_list(method: str, path: str) -> bool:
+    return path.rstrip("/") == "/api/v1/session"
+
+
+def create_answers_200(method: str, path: str, status: int, body: Any) -> tuple[int, Any] | None:
+    """POST /api/v1/session answers 200 instead of 201."""
+    return (200, body) if method == "POST" and _is_session_list(method, path) and status == 201 else None
+
+
+def head_always_204(method: str, path: str, status: int, body: Any) -> tuple[int, Any] | None:
+    """HEAD answers 204 even for sessions that do not exist."""
+    return (204, None) if method == "HEAD" and status == 404 else None
+
+
+def list_answers_200(method: str, path: str, status: int, body: Any) -> tuple[int, Any] | None:
+    """GET /api/v1/session lists nothing with 200 instead of 404."""
+    return (200, []) if method == "GET" and _is_session_list(method, path) else None
+
+
+def malformed_id_500(method: str, path: str, status: int, body: Any) -> tuple[int, Any] | None:
+    """A malformed id crashes the handler: 500."""
+    return (500, {"detail": "Internal Server Error"}) if status == 422 and path.startswith("/api/v1/session/") else None
+
+
+def naive_timestamps(method: str, path: str, status: int, body: Any) -> tuple[int, Any] | None:
+    """Timestamps lose their UTC offset."""
+    if method == "GET" and status == 200 and isinstance(body, dict) and "createdAt" in body:
+        for key in ("createdAt", "updatedAt"):
+            body[key] = body[key].replace("+00:00", "")
+        return status, body
+    return None
+
+
+def incidental_differences(method: str, path: str, status: int, body: Any) -> tuple[int, Any] | None:
+    """Correct but different: other messages, extra fields, `Z` timestamps."""
+    if not isinstance(body, dict):
+        return None
+    if "message" in body and path != "/health":
+        body["message"] = "ok: done"
+    if isinstance(body.get("detail"), str):
+        body["detail"] = "Nope. " + body["detail"]
+    for key in ("createdAt", "updatedAt"):
+        if isinstance(body.get(key), str):
+            body[key] = body[key].replace("+00:00", "Z")
+    body["servedBy"] = "variant-b"
+    return status, body
+
+
+def production_answers(method: str, path: str, status: int, body: Any) -> tuple[int, Any] | None:
+    """Production's documented differences in what it answers: list is 405, GET has no `data`."""
+    if method == "GET" and _is_session_list(method, path):
+        return 405, {"detail": "Method Not Allowed"}
+    if method == "GET" and status == 200 and isinstance(body, dict) and "data" in body:
+        body.pop("data")
+        body["message"] = "Session found"
+        return status, body
+    return None
+
+
+def production_refuses(method: str, path: str) -> tuple[int, Any] | None:
+    """Recent production builds removed PATCH."""
+    return (405, {"detail": "Method Not Allowed"}) if method == "PATCH" else None
+
+
+@dataclass
+class Variant:
+    """A deployment to serve, and the property the suite must fail on (None: must pass)."""
+
+    name: str
+    expected: str | None
+    store_factory: Callable[[], InMemorySessionStore] = InMemorySessionStore
+    rewrite: Rewrite | None = None
+    latency: float = 0.0
+    handlers_class: type[SessionHandlers] = SessionHandlers
+    refuse: Refuse | None = None
+
+    def build(self) -> tuple[Any, InMemorySessionStore]:
+        """(ASGI app, its store)."""
+        store = self.store_factory()
+        app: Any = create_app(store, handlers_class=self.handlers_class)
+        if self.rewrite is not None or self.latency or self.refuse is not None:
+            app = RewriteAnswers(app, self.rewrite or (lambda *a: None), self.latency, self.refuse)
+        return app, store
+
+
+BROKEN = [
+    Variant("expiry-after-1.5s", "persistence.until-delete", lambda: ExpiringStore(ttl=1.5)),
+    Variant("eviction-beyond-60", "persistence.under-volume", lambda: EvictingStore(capacity=60)),
+    Variant("create-answers-200", "create.fresh-id", rewrite=create_answers_200),
+    Variant("head-always-204", "head.agrees-with-get", rewrite=head_always_204),
+    Variant("shared-data-object", "data.isolated-per-session", SharedDataStore),
+    Variant("stale-read-1-in-30", "consistency.read-your-writes", StaleReadStore),
+    Variant("patch-replaces", "patch.merges-top-level", ReplacingStore),
+    Variant("updated-at-backwards", "patch.timestamps", BackwardsClockStore),
+    Variant("list-answers-200", "list.always-404", rewrite=list_answers_200),
+    Variant("malformed-id-500", "input.malformed-is-4xx", rewrite=malformed_id_500),
+    Variant("delete-removes-another", "delete.removes-only-target", WrongDeleteStore),
+    Variant("no-409-on-existing-id", "create-with-id.conflict-409", NoConflictStore),
+    Variant("create-with-id-overwrites", "create-with-id.conflict-409", OverwritingStore),
+    Variant("racy-create-with-id", "concurrency.create-with-id-single-winner", RacyCreateWithIdStore),
+    Variant("lost-parallel-creates", "concurrency.creates-distinct-none-lost", LostCreatesStore),
+    Variant("timestamps-without-offset", "timestamps.iso8601-utc", rewrite=naive_timestamps),
+]
+
+CORRECT_BUT_DIFFERENT = Variant("incidental-differences", None, rewrite=incidental_differences, latency=0.002)
+
+# Like production as CONTRACT.md describes it: fails the run unless deviations/production.yaml is given.
+PRODUCTION_LIKE = Variant("production-like", "list.always-404", rewrite=production_answers, refuse=production_refuses)

@@ -1,0 +1,162 @@
+"""`session-contract run` as a CI job meets it: known deviations, secrets, exit codes, interruptions."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reference_impl import create_app
+from reference_impl.serving import LiveServer
+from tests.broken_variants import BROKEN, PRODUCTION_LIKE
+from tests.contract_helpers import FAST_VARIANT, session_contract
+
+REPO = Path(__file__).resolve().parent.parent
+PRODUCTION_DEVIATIONS = str(REPO / "deviations" / "production.yaml")
+SECRET = "Bearer s3cr3t-T0KEN-do-not-print"
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_unreachable_target_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    run = session_contract("--base-url", f"http://127.0.0.1:{closed_port()}", tmp=tmp_path, timeout=60)
+    assert run.returncode == 2
+    assert len(run.stderr.strip().splitlines()) == 1 and "unreachable" in run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+
+
+def test_malformed_header_is_a_usage_error_that_does_not_echo_it(tmp_path: Path) -> None:
+    run = session_contract("--header", "no-colon-s3cr3t", tmp=tmp_path, timeout=60)
+    assert run.returncode == 2
+    assert "s3cr3t" not in run.stderr + run.stdout
+
+
+def test_production_like_target_passes_with_the_shipped_deviations_and_fails_without(tmp_path: Path) -> None:
+    app, store = PRODUCTION_LIKE.build()
+    with LiveServer(app) as server:
+        known = session_contract("--base-url", server.base_url, *FAST_VARIANT, "--known-deviations", PRODUCTION_DEVIATIONS, tmp=tmp_path / "known")
+        plain = session_contract("--base-url", server.base_url, *FAST_VARIANT, "--property", "list.*", "--property", "get.*", tmp=tmp_path / "plain")
+        left = asyncio.run(store.count())
+    assert known.returncode == 0, known.stdout + known.stderr
+    assert "KNOWN list.always-404:" in known.stdout
+    assert known.testcases["list.always-404"] == "skipped"
+    assert plain.returncode == 1 and plain.failed == {"list.always-404", "get.shape"}
+    assert left == 0
+
+
+def test_a_known_deviation_that_now_holds_is_reported_for_trimming(tmp_path: Path) -> None:
+    deviations = tmp_path / "dev.yaml"
+    deviations.write_text("list.always-404: production answers 405\n")
+    with LiveServer(create_app()) as server:
+        run = session_contract("--base-url", server.base_url, "--property", "list.*", "--known-deviations", str(deviations), tmp=tmp_path)
+    assert run.returncode == 0
+    assert "trim it" in run.stdout
+
+
+class RequireHeader:
+    """A gateway: 401 unless the request carries the expected Authorization header."""
+
+    def __init__(self, app: Any, expected: str) -> None:
+        self.app, self.expected = app, expected.encode()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and dict(scope["headers"]).get(b"authorization") != self.expected:
+            await send({"type": "http.response.start", "status": 401, "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": b'{"detail": "unauthorized"}'})
+            return
+        await self.app(scope, receive, send)
+
+
+def test_header_values_reach_the_target_but_never_any_output(tmp_path: Path) -> None:
+    head_fault = next(v for v in BROKEN if v.expected == "head.agrees-with-get")
+    app, _ = head_fault.build()
+    with LiveServer(RequireHeader(app, SECRET)) as server:
+        run = session_contract(
+            "--base-url", server.base_url, "--header", f"Authorization: {SECRET}", "--header", "X-Trace: s3cr3t-T0KEN",
+            *FAST_VARIANT, "--property", "health.*", "--property", "head.*", "--property", "schema.*", "--max-examples", "2",
+            tmp=tmp_path,
+        )
+    assert run.returncode == 1
+    assert run.testcases["health.ok"] == "pass"  # the header did reach the gateway
+    assert "head.agrees-with-get" in run.failed
+    assert "-H 'Authorization: <redacted>'" in run.stdout
+    for text in (run.stdout, run.stderr, run.junit.read_text(), run.report_md.read_text()):
+        assert "s3cr3t" not in text
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_an_interrupted_run_still_deletes_every_session_it_created(signum: int, tmp_path: Path) -> None:
+    app = create_app()
+    with LiveServer(app) as server:
+        command = [sys.executable, "-m", "contract_tests.cli", "run", "--base-url", server.base_url,
+                   "--persistence-window", "120", "--volume", "40", "--property", "persistence.*", "--property", "create.*"]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        assert process.stdout is not None
+        for line in process.stdout:
+            if "persistence.under-volume" in line:  # next: the canaries' long wait
+                break
+        assert asyncio.run(app.store.count()) > 0
+        process.send_signal(signum)
+        rest, errors = process.communicate(timeout=60)
+        left = asyncio.run(app.store.count())
+    assert process.returncode == 1
+    assert "interrupted" in rest and "Traceback" not in errors
+    assert left == 0
+
+
+def test_time_budget_ends_the_run_early_and_still_cleans_up(tmp_path: Path) -> None:
+    app = create_app()
+    with LiveServer(app) as server:
+        run = session_contract("--base-url", server.base_url, "--persistence-window", "120", "--time-budget", "2",
+                               "--skip-property", "schema.*", "--max-examples", "3", tmp=tmp_path)
+        left = asyncio.run(store_count(app))
+    assert run.returncode == 1
+    assert "time budget" in run.stdout
+    assert left == 0
+
+
+async def store_count(app: Any) -> int:
+    return await app.store.count()
+
+
+def test_diff_subcommand_only_dispatches_to_contract_tests_diff(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from contract_tests import cli
+
+    seen: list[list[str]] = []
+    fake = types.ModuleType("contract_tests.diff")
+    fake.main = lambda argv: seen.append(argv) or 3  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "contract_tests.diff", fake)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["diff", "--left", "a", "--right", "b"])
+    assert exit_.value.code == 3 and seen == [["--left", "a", "--right", "b"]]
+
+
+def test_every_request_of_the_run_goes_through_the_one_client(tmp_path: Path) -> None:
+    import re
+
+    app = create_app()
+    seen = {"requests": 0}
+
+    async def counting(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            seen["requests"] += 1
+        await app(scope, receive, send)
+
+    with LiveServer(counting) as server:
+        run = session_contract("--base-url", server.base_url, "--property", "schema.*", "--property", "model.*",
+                               "--max-examples", "3", "--persistence-window", "0", tmp=tmp_path)
+    counted = re.search(r"(\d+) requests in", run.stdout)
+    assert run.returncode == 0 and counted is not None
+    assert seen["requests"] == int(counted.group(1)) + 2  # plus the CLI's and the run's /health probes
