@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--skip-property", action="append", default=[], metavar="GLOB",
                      help="do not check the properties whose id matches (repeatable)")
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the final table")
-    diff = commands.add_parser("diff", help="compare two deployments (contract_tests.diff)", add_help=False)
+    diff = commands.add_parser("diff", help="compare openapi.yaml with a deployment's own OpenAPI description", add_help=False)
     diff.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
