@@ -16,7 +16,6 @@ import importlib.util
 import json
 import platform
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,13 +24,9 @@ from pathlib import Path
 
 import httpx
 
+from reference_impl.serving import free_port
+
 SUMMARY = re.compile(r"(\d+) requests in ([\d.]+) s; read-your-writes: (\d+) of (\d+) writes")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def server_command(server: str, port: int) -> tuple[str, list[str]]:

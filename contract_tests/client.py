@@ -244,7 +244,7 @@ class ContractClient:
             if get.status_code != 200 or head.status_code != 204:
                 observed = f"GET answered {get.status_code} and HEAD {head.status_code} right after create answered {response.status_code}"
         elif method == "PATCH" and isinstance(body, dict) and isinstance(body.get("data"), dict):
-            data = _json_data(get)
+            data = data_of(get)
             if get.status_code != 200:
                 observed = f"GET answered {get.status_code} right after PATCH answered {response.status_code}"
             elif data is not None and any(data.get(k) != v for k, v in body["data"].items()):
@@ -310,7 +310,8 @@ class ContractClient:
         self.close()
 
 
-def _json_data(response: httpx.Response) -> dict[str, Any] | None:
+def data_of(response: httpx.Response) -> dict[str, Any] | None:
+    """The `data` object of a GET answer, or None if it carries none."""
     try:
         data = response.json().get("data")
     except (ValueError, AttributeError):

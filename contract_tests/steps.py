@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from contract_tests.client import ContractClient
+from contract_tests.client import ContractClient, data_of
 from contract_tests.expect import ContractViolation, blocked, expect, expect_status, json_body
 
 
@@ -34,15 +34,6 @@ def give_data(client: ContractClient, sid: str, data: dict[str, Any]) -> None:
 def try_give_data(client: ContractClient, sid: str, data: dict[str, Any]) -> bool:
     """PATCH data in if the target offers PATCH; False (and no violation) if it does not."""
     return client.patch(sid, data).status_code == 200
-
-
-def data_of(response: httpx.Response) -> dict[str, Any] | None:
-    """The `data` object of a GET answer, or None if it carries none."""
-    try:
-        data = response.json().get("data")
-    except (ValueError, AttributeError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def read(client: ContractClient, sid: str, what: str) -> dict[str, Any]:

@@ -12,6 +12,13 @@ from typing import Any
 import uvicorn
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A loopback port nothing listens on at this moment (for a server to start on, or to find closed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
 class LiveServer:
     """A real uvicorn server on 127.0.0.1 in a background thread; `port=0` picks a free port."""
 

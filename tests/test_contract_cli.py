@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from reference_impl import create_app
-from reference_impl.serving import LiveServer
+from reference_impl.serving import LiveServer, free_port
 from tests.broken_variants import BROKEN, PRODUCTION_LIKE
 from tests.contract_helpers import FAST_VARIANT, session_contract
 
@@ -22,14 +21,8 @@ PRODUCTION_DEVIATIONS = str(REPO / "deviations" / "production.yaml")
 SECRET = "Bearer s3cr3t-T0KEN-do-not-print"
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_unreachable_target_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
-    run = session_contract("--base-url", f"http://127.0.0.1:{closed_port()}", tmp=tmp_path, timeout=60)
+    run = session_contract("--base-url", f"http://127.0.0.1:{free_port()}", tmp=tmp_path, timeout=60)
     assert run.returncode == 2
     assert len(run.stderr.strip().splitlines()) == 1 and "unreachable" in run.stderr
     assert "Traceback" not in run.stderr + run.stdout

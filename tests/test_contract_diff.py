@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from starlette.routing import Route
 from contract_tests.diff import DEFAULT_SPEC_PATH
 from contract_tests.diff import main as diff
 from contract_tests.openapi_shapes import Field, SchemaReader, api_shape
-from reference_impl.serving import LiveServer
+from reference_impl.serving import LiveServer, free_port
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EQUIVALENT = FIXTURES / "fastapi_equivalent.openapi.json"
@@ -208,12 +207,6 @@ def test_the_reference_implementations_served_spec_matches_the_contract(base_url
     assert (code, report["differences"]) == (0, [])
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.parametrize("content", ["{not json: [", "just a sentence", '{"swagger": "2.0", "paths": {}}', '{"openapi": "3.1.0", "paths": {"/x": {"get": {"responses": {"200": {"$ref": "#/nowhere"}}}}}}'])
 def test_a_file_that_is_not_an_openapi_3_description_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str) -> None:
     garbage = tmp_path / "garbage.json"
@@ -224,7 +217,7 @@ def test_a_file_that_is_not_an_openapi_3_description_exits_2(tmp_path: Path, cap
 
 
 def test_unreachable_missing_and_non_json_sources_exit_2(description_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for source in (f"http://127.0.0.1:{_closed_port()}/openapi.json", f"{description_server}/missing", f"{description_server}/docs", str(tmp_path / "absent.json")):
+    for source in (f"http://127.0.0.1:{free_port()}/openapi.json", f"{description_server}/missing", f"{description_server}/docs", str(tmp_path / "absent.json")):
         assert diff(["--against", source, "--timeout", "5"]) == 2, source
         err = capsys.readouterr().err
         assert err.startswith("session-contract diff: cannot ") and err.count("\n") == 1, err
