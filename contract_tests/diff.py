@@ -36,7 +36,7 @@ import httpx
 import yaml
 
 from contract_tests.openapi_shapes import ApiShape, BodyFields, OperationShape, UnreadableDocument, api_shape
-from reference_impl.spec import SPEC_PATH
+from session_spec import SPEC_PATH
 
 DEFAULT_SPEC_PATH = SPEC_PATH
 KINDS = ("operation", "status", "parameter", "request-body", "request-field", "response-body", "response-field")

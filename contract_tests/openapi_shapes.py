@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from reference_impl.spec import HTTP_METHODS
+from session_spec import HTTP_METHODS, resolve
 
 VALIDATION_ERROR = "validation-error"
 _MAX_DEPTH = 12
@@ -70,22 +70,11 @@ class SchemaReader:
         self.document = document
 
     def resolve(self, node: Any) -> Any:
-        seen: set[str] = set()
-        while isinstance(node, dict) and "$ref" in node:
-            ref = node["$ref"]
-            if not isinstance(ref, str) or not ref.startswith("#/"):
-                raise UnreadableDocument(f"only local $refs are supported, found {ref!r}")
-            if ref in seen:
-                raise UnreadableDocument(f"$ref cycle at {ref!r}")
-            seen.add(ref)
-            target: Any = self.document
-            for part in ref[2:].split("/"):
-                part = part.replace("~1", "/").replace("~0", "~")
-                if not isinstance(target, dict) or part not in target:
-                    raise UnreadableDocument(f"$ref {ref!r} points nowhere")
-                target = target[part]
-            node = target
-        return node
+        """`node` with local `$ref`s followed (`session_spec.resolve`); UnreadableDocument when one cannot be."""
+        try:
+            return resolve(self.document, node)
+        except ValueError as exc:
+            raise UnreadableDocument(str(exc)) from exc
 
     def _merged(self, schema: Any) -> dict[str, Any]:
         """The schema resolved, with `allOf` merged and a single non-null `anyOf`/`oneOf` branch unwrapped."""

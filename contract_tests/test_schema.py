@@ -19,7 +19,7 @@ from contract_tests.client import ContractClient, as_uuid
 from contract_tests.expect import ContractViolation
 from contract_tests.properties import contract_property
 from contract_tests.run import ContractRun
-from reference_impl import SPEC_PATH
+from session_spec import SPEC_PATH
 
 schema = schemathesis.openapi.from_path(SPEC_PATH)
 schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

@@ -22,7 +22,8 @@ from mock_server.forced import ScenarioMiddleware
 from mock_server.journal import JournalMiddleware, RequestJournal
 from mock_server.latency import Latency
 from mock_server.lifespan import CloseStoreOnShutdown
-from reference_impl import SPEC_PATH, create_app
+from reference_impl import create_app
+from session_spec import SPEC_PATH
 from reference_impl.store import InMemorySessionStore, SessionStore
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reference_impl.spec import HTTP_METHODS, load_spec, resolve
+from session_spec import SPEC_PATH, Response, load_spec, operations
 
 
 @dataclass(frozen=True)
@@ -25,32 +25,22 @@ class DocumentedResponse:
         return bool(self.examples)
 
 
-def _examples(spec: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
-    media = response.get("content", {}).get("application/json")
-    if not media:
-        return {}
-    if "examples" in media:
-        return {name: resolve(spec, ex)["value"] for name, ex in media["examples"].items()}
-    if "example" in media:
-        return {"example": media["example"]}
-    return {}
+def _json_examples(response: Response) -> dict[str, Any]:
+    return {example.name: example.value for body in response.bodies if body.media_type == "application/json" for example in body.examples}
 
 
 class ResponseCatalogue:
-    """operationId -> status -> DocumentedResponse, read once from the spec."""
+    """operationId -> status -> DocumentedResponse, read once from the spec (via `session_spec.operations`)."""
 
-    def __init__(self, spec_path: Path) -> None:
-        spec = load_spec(spec_path)
-        self._operations: dict[str, dict[int, DocumentedResponse]] = {}
-        for item in spec["paths"].values():
-            for method, operation in item.items():
-                if method not in HTTP_METHODS:
-                    continue
-                responses = {}
-                for status, response in operation.get("responses", {}).items():
-                    if status.isdigit():
-                        responses[int(status)] = DocumentedResponse(int(status), _examples(spec, resolve(spec, response)))
-                self._operations[operation["operationId"]] = responses
+    def __init__(self, spec_path: Path = SPEC_PATH) -> None:
+        self._operations: dict[str, dict[int, DocumentedResponse]] = {
+            operation.operation_id: {
+                int(response.status): DocumentedResponse(int(response.status), _json_examples(response))
+                for response in operation.responses
+                if response.status.isdigit()
+            }
+            for operation in operations(load_spec(spec_path))
+        }
 
     def statuses(self, operation_id: str) -> list[int]:
         return sorted(self._operations.get(operation_id, {}))

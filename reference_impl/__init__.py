@@ -7,7 +7,6 @@ import warnings
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
 from reference_impl.app import create_app
-from reference_impl.spec import SPEC_PATH
 from reference_impl.store import (
     InMemorySessionStore,
     SessionExists,
@@ -17,7 +16,6 @@ from reference_impl.store import (
 )
 
 __all__ = [
-    "SPEC_PATH",
     "create_app",
     "InMemorySessionStore",
     "SessionExists",

@@ -13,7 +13,7 @@ from connexion.resolver import Resolver
 from reference_impl import errors
 from reference_impl.bodyless import IgnoreBodyOfBodylessOperations, bodyless_operation_ids
 from reference_impl.handlers import SessionHandlers
-from reference_impl.spec import HTTP_METHODS, SPEC_PATH, load_spec
+from session_spec import HTTP_METHODS, SPEC_PATH, load_spec
 from reference_impl.store import InMemorySessionStore, SessionStore
 
 API_PREFIX = "/api/v1"

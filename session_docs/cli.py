@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from session_docs.site import build_site
-from session_docs.spec import DEFAULT_SPEC_PATH, load_spec
+from session_spec import DEFAULT_SPEC_PATH, load_spec
 from session_docs.table import MarkersMissing, operations_table, table_in, with_table
 
 

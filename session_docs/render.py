@@ -10,7 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from session_docs.spec import operations, ref_name
+from session_spec import operations, ref_name
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})
 

@@ -10,7 +10,7 @@ import yaml
 from swagger_ui_bundle import swagger_ui_path
 
 from session_docs.render import contract_page, swagger_ui_page
-from session_docs.spec import DEFAULT_SPEC_PATH
+from session_spec import DEFAULT_SPEC_PATH
 
 SWAGGER_UI_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-16x16.png", "favicon-32x32.png")
 SITE_FILES = ("index.html", "contract.html", "openapi.yaml", "openapi.json", *(f"swagger-ui/{name}" for name in SWAGGER_UI_FILES))

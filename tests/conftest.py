@@ -7,9 +7,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from reference_impl import SPEC_PATH, create_app
+from reference_impl import create_app
+from session_spec import SPEC_PATH
 from reference_impl.serving import LiveServer
-from session_docs.spec import load_spec
+from session_spec import load_spec
 from tests.status_coverage import StatusRecorder
 
 

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from session_docs.spec import operations
+from session_spec import operations
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from session_docs.site import build_site
-from session_docs.spec import load_spec, operations
+from session_spec import load_spec, operations
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]

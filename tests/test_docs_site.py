@@ -13,7 +13,7 @@ import yaml
 
 from session_docs.cli import main as session_docs
 from session_docs.site import SITE_FILES
-from session_docs.spec import DEFAULT_SPEC_PATH, load_spec, operations
+from session_spec import DEFAULT_SPEC_PATH, load_spec, operations
 
 SPEC = load_spec()
 

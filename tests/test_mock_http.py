@@ -12,7 +12,7 @@ import yaml
 
 from mock_server import create_mock_app
 from mock_server.latency import Latency
-from reference_impl import SPEC_PATH
+from session_spec import SPEC_PATH
 from reference_impl.serving import LiveServer
 
 SESSION = "/api/v1/session"

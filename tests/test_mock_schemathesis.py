@@ -10,7 +10,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS
 
 from mock_server import create_mock_app
-from reference_impl import SPEC_PATH
+from session_spec import SPEC_PATH
 from reference_impl.serving import LiveServer
 
 schema = schemathesis.openapi.from_path(SPEC_PATH)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from session_docs.cli import main as session_docs
-from session_docs.spec import load_spec, operations
+from session_spec import load_spec, operations
 from session_docs.table import END_MARKER, START_MARKER, MarkersMissing, operations_table, table_in, with_table
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -10,7 +10,8 @@ from hypothesis import settings
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS
 
-from reference_impl import SPEC_PATH, create_app
+from reference_impl import create_app
+from session_spec import SPEC_PATH
 from reference_impl.serving import LiveServer
 
 schema = schemathesis.openapi.from_path(SPEC_PATH)

@@ -9,8 +9,8 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
-from reference_impl.spec import HTTP_METHODS, SPEC_PATH, load_spec
-from reference_impl.spec import resolve as resolve_ref
+from session_spec import HTTP_METHODS, SPEC_PATH, load_spec
+from session_spec import resolve as resolve_ref
 from reference_impl.handlers import SessionHandlers
 
 SPEC: dict[str, Any] = load_spec()

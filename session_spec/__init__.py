@@ -1,14 +1,68 @@
-"""Reading openapi.yaml: the document, its `$ref`s, and its operations in the order they are written."""
+"""The session API contract, `openapi.yaml`, shipped as package data, and its only reader.
+
+Everything else in the toolkit asks this module for the spec: the raw bytes (`spec_bytes`), the
+document as plain data (`load_spec`), local `$ref` resolution (`resolve`), the operations in the
+order they are written (`operations`) and their named examples. The repository's top-level
+`openapi.yaml` is the file people edit; this package's `openapi.yaml` is the same file (a link in
+the source tree, a copy in a built wheel), and a test proves the bytes are identical.
+"""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reference_impl.spec import HTTP_METHODS, SPEC_PATH, load_spec, resolve
+import yaml
 
+SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
+"""Where the packaged contract lies on disk (inside the installed package)."""
 DEFAULT_SPEC_PATH = SPEC_PATH
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+"""The operation keys of an OpenAPI 3.0 path item (OpenAPI 3.0.3, "Path Item Object")."""
+
+
+def spec_bytes(path: Path = SPEC_PATH) -> bytes:
+    """The contract's bytes as written, for serving or hashing."""
+    return Path(path).read_bytes()
+
+
+@cache
+def _cached(path: Path) -> dict[str, Any]:
+    loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path} is not an OpenAPI document (its top level is not a mapping)")
+    return loaded
+
+
+def load_spec(path: Path = SPEC_PATH) -> dict[str, Any]:
+    """The OpenAPI document at `path`, as plain data (a fresh copy: callers may change it)."""
+    return copy.deepcopy(_cached(Path(path).resolve()))
+
+
+def resolve(spec: dict[str, Any], node: Any) -> Any:
+    """`node` with local `$ref`s (`#/...`, RFC 6901 JSON pointers) followed until it is not a reference.
+
+    Raises ValueError for a remote `$ref`, a cycle, or a pointer to nothing.
+    """
+    seen: set[str] = set()
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            raise ValueError(f"only local $refs are supported, found {ref!r}")
+        if ref in seen:
+            raise ValueError(f"$ref cycle at {ref!r}")
+        seen.add(ref)
+        target: Any = spec
+        for part in ref[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(target, dict) or part not in target:
+                raise ValueError(f"$ref {ref!r} points nowhere")
+            target = target[part]
+        node = target
+    return node
 
 
 def ref_name(node: Any) -> str | None:
