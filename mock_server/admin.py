@@ -10,7 +10,6 @@ Errors are raised as `ApiError` / `RequestValidationError` and rendered by refer
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mock_server.journal import RequestJournal
 from mock_server.seed import SeedError, load_seed, parse_seed
 from reference_impl.errors import ApiError, RequestValidationError
+from reference_impl.json_body import JsonBodyError, is_json_media_type, parse_json
 from reference_impl.store import SessionStore
 
 ADMIN_ROOT = "/__mock"
@@ -69,13 +69,15 @@ class AdminRoutes:
         return JSONResponse({"limit": self.journal.limit, "requests": self.journal.entries()})
 
     async def seed(self, request: Request) -> Response:
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type != "application/json":
-            raise ApiError(415, f"Send the seed as application/json, not {media_type or 'no content type'}")
+        content_type = request.headers.get("content-type", "")
+        if not is_json_media_type(content_type):
+            raise ApiError(415, f"Send the seed as application/json, not {content_type or 'no content type'}")
         try:
-            document: Any = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(400, f"Body is not valid JSON: {exc}") from None
+            document: Any = parse_json(await request.body())
+        except JsonBodyError as exc:
+            if exc.malformed:
+                raise ApiError(400, f"Body is not valid JSON: {exc.msg}") from None
+            raise
         try:
             records = parse_seed(document)
         except SeedError as exc:

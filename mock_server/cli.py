@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import signal
 import socket
 import sys
@@ -18,6 +17,7 @@ from mock_server.latency import Latency
 from mock_server.seed import SeedError, load_seed, parse_seed
 from mock_server.sqlite_store import SqliteSessionStore, StateFileError
 from mock_server.logs import configure_logging
+from reference_impl.json_body import JsonBodyError, parse_json
 from reference_impl.store import InMemorySessionStore, SessionRecord, SessionStore
 
 PROG = "session-mock"
@@ -84,11 +84,12 @@ def open_store(state_file: Path | None) -> SessionStore:
 
 def read_seed(path: Path) -> list[SessionRecord]:
     try:
-        return parse_seed(json.loads(path.read_text(encoding="utf-8")))
+        return parse_seed(parse_json(path.read_bytes()))
     except OSError as exc:
         raise StartupError(f"cannot read seed file {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise StartupError(f"seed file {path} is not valid JSON: {exc}") from None
+    except JsonBodyError as exc:
+        kind = "is not valid JSON" if exc.malformed else "holds JSON the API refuses"
+        raise StartupError(f"seed file {path} {kind}: {exc.msg}") from None
     except SeedError as exc:
         raise StartupError(f"seed file {path} does not follow the seed format: {exc}") from None
 
