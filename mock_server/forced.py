@@ -74,10 +74,15 @@ class ScenarioMiddleware:
             try:
                 await asyncio.sleep(delay_ms / 1000)
             except asyncio.CancelledError:
-                # The server is shutting down mid-delay: tell the client so in JSON, then stop.
+                # The server is shutting down mid-delay (uvicorn logs one line saying it cancels the
+                # task): tell the client so in JSON and end quietly, since re-raising would make
+                # uvicorn log a traceback for an expected stop.
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
                 error = render(None, 503, "The mock is shutting down", {"Connection": "close"})
                 await Response(error.body, error.status_code, dict(error.headers), error.content_type)(scope, receive, send)
-                raise
+                return
         if response is not None:
             await response(scope, receive, send)
         else:
