@@ -7,8 +7,9 @@ import asyncio
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 import uvicorn
 
@@ -16,9 +17,9 @@ from mock_server.app import create_mock_app
 from mock_server.cors import check_origin
 from mock_server.cors import describe as describe_cors
 from mock_server.latency import Latency
+from mock_server.logs import configure_logging
 from mock_server.seed import SeedError, load_seed, parse_seed
 from mock_server.sqlite_store import SqliteSessionStore, StateFileError
-from mock_server.logs import configure_logging
 from reference_impl.json_body import JsonBodyError, parse_json
 from reference_impl.store import InMemorySessionStore, SessionRecord, SessionStore
 
