@@ -86,6 +86,9 @@ def check_origin(text: str) -> str:
         raise ValueError(f"{text!r} has an invalid port") from None
     if port is not None and _DEFAULT_PORTS.get(parts.scheme) == port:
         raise ValueError(f"{text!r} names the default port; browsers leave it out ({parts.scheme}://{parts.hostname})")
+    if not parts.hostname.isascii():
+        ascii_host = parts.hostname.encode("idna").decode("ascii")
+        raise ValueError(f"{text!r} has a non-ASCII host; browsers send it in punycode ({ascii_host})")
     if text != text.lower():
         raise ValueError(f"{text!r} has capitals; browsers send scheme and host in lowercase ({text.lower()})")
     return text
@@ -105,6 +108,8 @@ class JsonCORSMiddleware(CORSMiddleware):
             )
             for failure in failures
         ]
-        headers = {k: v for k, v in response.headers.items() if k not in ("content-type", "content-length")}
+        # Private Network Access is granted only together with an allowed origin.
+        dropped = ("content-type", "content-length", "access-control-allow-private-network")
+        headers = {k: v for k, v in response.headers.items() if k not in dropped}
         error = render(None, 400, "CORS preflight refused: " + "; ".join(reasons), headers)
         return Response(error.body, error.status_code, dict(error.headers), error.content_type)

@@ -50,6 +50,7 @@ def test_a_private_network_access_preflight_for_an_origin_given_with_cors_origin
         assert response.headers["access-control-allow-private-network"] == "true"
         refused = pna_preflight(http, "https://other.example.com")
         assert refused.status_code == 400 and "access-control-allow-origin" not in refused.headers
+        assert "access-control-allow-private-network" not in refused.headers
 
 
 def test_a_refused_preflight_answers_json_naming_why(mock: httpx.Client) -> None:
@@ -105,6 +106,7 @@ def test_origins_a_browser_sends_are_accepted(origin: str) -> None:
     ("http://localhost:99999", "invalid port"),
     ("5173", "no scheme"),
     ("http://", "no scheme or host"),
+    ("http://bücher.example", "punycode"),
 ])
 def test_origins_a_browser_never_sends_are_refused_with_the_reason(origin: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
