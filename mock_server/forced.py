@@ -122,7 +122,7 @@ class ScenarioMiddleware:
                 task = asyncio.current_task()
                 if task is not None:
                     task.uncancel()
-                error = render(None, 503, "The mock is shutting down", {"Connection": "close"})
+                error = render(None, 503, "The mock is shutting down", {"Connection": "close", "Retry-After": str(RETRY_AFTER_SECONDS)})
                 await Response(error.body, error.status_code, dict(error.headers), error.content_type)(scope, receive, send)
                 return
         if response is not None:

@@ -116,7 +116,8 @@ def test_stopping_the_mock_while_a_delayed_request_waits_logs_one_line_not_a_tra
             pending = pool.submit(httpx.post, mock.base_url + SESSION, headers={"Prefer": "delay=60000"}, timeout=30.0)
             time.sleep(1.0)  # on loopback the request reaches the mock's delay well within this
             assert mock.signal(signal.SIGTERM) == 0
-            assert pending.result().status_code == 503
+            answer = pending.result()
+            assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
         log = mock.stderr_text()
     finally:
         mock.stop()
