@@ -9,6 +9,7 @@ once answered 5xx or stored `NaN`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mock_server import create_mock_app
+from mock_server.sqlite_store import SqliteSessionStore
 from reference_impl import create_app
 from reference_impl.json_body import MAX_DEPTH
 from reference_impl.serving import LiveServer
@@ -125,12 +127,19 @@ odd_ids = st.sampled_from(["not-a-uuid", "%20", "123E4567-E89B-42D3-A456-4266141
 # --- servers -------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["mock", "reference"])
-def server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
-    app = create_mock_app() if request.param == "mock" else create_app()
+@pytest.fixture(scope="module", params=["mock", "mock-state-file", "reference"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    if request.param == "mock-state-file":
+        store = SqliteSessionStore(tmp_path_factory.mktemp("state") / "mock.db")
+        app = create_mock_app(store)
+    else:
+        store = None
+        app = create_mock_app() if request.param == "mock" else create_app()
     with LiveServer(app) as live:
-        live.is_mock = request.param == "mock"  # type: ignore[attr-defined]
+        live.is_mock = request.param.startswith("mock")  # type: ignore[attr-defined]
         yield live
+    if store is not None:
+        asyncio.run(store.close())
 
 
 @pytest.fixture(scope="module")
@@ -285,8 +294,6 @@ def test_seed_route_answers_422_to_nan_and_to_600_levels_of_nesting(mock_http: h
 
 
 def test_the_store_copies_data_of_any_depth_without_recursion() -> None:
-    import asyncio
-
     from reference_impl.store import InMemorySessionStore, SessionRecord
 
     store = InMemorySessionStore()
@@ -297,3 +304,29 @@ def test_the_store_copies_data_of_any_depth_without_recursion() -> None:
     asyncio.run(store.put(SessionRecord(sid, {"deep": deep})))
     record = asyncio.run(store.get(sid))
     assert record is not None and record.data["deep"] is not deep
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    path=st.sampled_from([SESSION, f"{SESSION}/{uuid.uuid4()}", "/health", "/__mock/sessions", "/nope"]),
+    origin=st.one_of(st.sampled_from(["http://localhost:5173", "https://evil.example", "null", "http://127.0.0.1:3000"]), header_values),
+    method=st.one_of(st.sampled_from(["GET", "POST", "PATCH", "DELETE", "HEAD", "PUT", "get"]), header_values),
+    requested_headers=st.one_of(st.none(), st.sampled_from(["content-type", "content-type, prefer", "x-anything", ""]), header_values),
+    private_network=st.one_of(st.none(), st.sampled_from(["true", "false", ""])),
+)
+def test_every_cors_preflight_answers_200_or_a_json_400(
+    mock_http: httpx.Client, path: str, origin: str, method: str, requested_headers: str | None, private_network: str | None
+) -> None:
+    headers = {"Origin": origin, "Access-Control-Request-Method": method}
+    if requested_headers is not None:
+        headers["Access-Control-Request-Headers"] = requested_headers
+    if private_network is not None:
+        headers["Access-Control-Request-Private-Network"] = private_network
+    response = mock_http.options(path, headers=headers)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert set(strict_json(response.text)) == {"detail"}
+        assert "access-control-allow-private-network" not in response.headers
+    elif private_network is not None:
+        assert response.headers["access-control-allow-private-network"] == "true"
+        assert response.headers["access-control-allow-origin"] == origin
