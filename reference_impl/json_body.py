@@ -135,10 +135,11 @@ class StrictJsonBody:
                 "type": "model_attributes_type",
             }])
         if body:
-            value = parse_json(body)
-            if not _is_plain_utf8(body):  # UTF-16/32 or a byte-order mark: hand on plain UTF-8
-                body = json.dumps(value, ensure_ascii=False).encode()
-        headers = [(name, value) for name, value in scope["headers"] if name not in (b"content-type", b"content-length")]
+            document = parse_json(body)
+            if not _is_plain_utf8(body):  # UTF-16/32 or a byte-order mark: hand on plain (ASCII) JSON
+                body = json.dumps(document).encode()
+        replaced = (b"content-type", b"content-length", b"transfer-encoding")
+        headers = [(name, value) for name, value in scope["headers"] if name not in replaced]
         if body:
             headers.append((b"content-type", b"application/json"))
         headers.append((b"content-length", str(len(body)).encode()))

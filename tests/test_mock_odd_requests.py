@@ -83,6 +83,7 @@ raw_bodies = st.one_of(
     patch_documents.map(_encode),
     patch_documents.map(lambda v: json.dumps(v, ensure_ascii=False).encode("utf-16")),
     patch_documents.map(lambda v: b"\xef\xbb\xbf" + _encode(v)),
+    st.just('{"data": {"lone": "\\ud800"}}'.encode("utf-16")),
     st.sampled_from([
         b'{"data": {"score": NaN}}', b'{"data": {"score": Infinity}}', b'{"data": {"score": -Infinity}}',
         b'{"data": {"big": 1e400}}', b'{"data": {"n": ' + b"9" * 5000 + b"}}", b'{"data": {"n": -0}}',
@@ -330,3 +331,12 @@ def test_every_cors_preflight_answers_200_or_a_json_400(
     elif private_network is not None:
         assert response.headers["access-control-allow-private-network"] == "true"
         assert response.headers["access-control-allow-origin"] == origin
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
+def test_json_in_any_unicode_encoding_json_allows_is_read_and_served_back_as_utf8(http: httpx.Client, encoding: str) -> None:
+    sid = new_session(http)
+    body = '{"data": {"text": "h\u00e9llo \u20ac", "lone": "\\ud800"}}'.encode(encoding)
+    response = http.patch(f"{SESSION}/{sid}", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+    assert strict_json(http.get(f"{SESSION}/{sid}").text)["data"] == {"text": "h\u00e9llo \u20ac", "lone": "\ud800"}
