@@ -22,6 +22,7 @@ from mock_server.forced import ScenarioMiddleware
 from mock_server.journal import JournalMiddleware, RequestJournal
 from mock_server.latency import Latency
 from mock_server.lifespan import CloseStoreOnShutdown
+from mock_server.stand_in import StandIn
 from reference_impl import create_app
 from session_spec import SPEC_PATH
 from reference_impl.store import InMemorySessionStore, SessionStore
@@ -35,15 +36,26 @@ def create_mock_app(
     journal_size: int = 500,
     max_body_bytes: int = ONE_MIB,
     spec_path: Path = SPEC_PATH,
+    cors: bool = True,
+    stand_in: StandIn | None = None,
 ) -> connexion.AsyncApp:
-    """The mock as an ASGI app; `app.store` is its store and `app.journal` its request journal."""
-    store = store if store is not None else InMemorySessionStore()
+    """The mock as an ASGI app; `app.store` is its store and `app.journal` its request journal.
+
+    `cors=False` leaves CORS out (what a browser meets against a deployment without it); `stand_in`
+    chooses a production profile, a write lag or a proxy (mock_server.stand_in).
+    """
+    stand_in = stand_in if stand_in is not None else StandIn()
+    store = stand_in.wrap_store(store if store is not None else InMemorySessionStore())
     journal = RequestJournal(journal_size)
     app = create_app(store, spec_path=spec_path)
     # Each add at a position goes inside the ones added before it at that position.
     app.add_middleware(CloseStoreOnShutdown, position=MiddlewarePosition.BEFORE_EXCEPTION, store=store)
-    app.add_middleware(JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, journal=journal)
-    app.add_middleware(CORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **cors_options(cors_origins))
+    app.add_middleware(
+        JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, journal=journal, notes_key=stand_in.journal_notes_key
+    )
+    if cors:
+        app.add_middleware(CORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **cors_options(cors_origins))
+    stand_in.install(app)
     app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=max_body_bytes)
     app.add_middleware(AdminRoutes, position=MiddlewarePosition.BEFORE_SWAGGER, store=store, journal=journal)
     app.add_middleware(
