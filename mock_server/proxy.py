@@ -45,7 +45,7 @@ def parse_proxy_url(text: str) -> str:
     if parts.query or parts.fragment:
         raise ValueError(f"--proxy URL {text!r} must not have a query or fragment")
     try:
-        parts.port
+        _ = parts.port
     except ValueError:
         raise ValueError(f"--proxy URL {text!r} has an invalid port") from None
     return text.strip().rstrip("/")

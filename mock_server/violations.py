@@ -18,6 +18,7 @@ from mock_server.exchange_check import Finding
 
 VIOLATIONS_PATH = "/__mock/violations"
 RESET_PATH = "/__mock/reset"
+SEED_PATH = "/__mock/sessions"
 
 
 class ViolationLog:
@@ -57,7 +58,8 @@ class ViolationLog:
 
 
 class ViolationRoutes:
-    """Serves `GET /__mock/violations` and clears the log on `POST /__mock/reset` (then passes it on)."""
+    """The proxy's admin routes: serves `GET /__mock/violations`, clears the log on `POST /__mock/reset`
+    (then passes it on), and refuses `POST /__mock/sessions` (409: the mock's own store is not used)."""
 
     def __init__(self, app: ASGIApp, log: ViolationLog) -> None:
         self.app = app
@@ -72,6 +74,10 @@ class ViolationRoutes:
                     {"detail": f"Method {scope['method']} not allowed; this path accepts GET"}, 405, {"Allow": "GET"}
                 )
             await response(scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["path"] == SEED_PATH and scope["method"] == "POST":
+            detail = "With --proxy the sessions live in the proxied deployment: create them there"
+            await JSONResponse({"detail": detail}, 409)(scope, receive, send)
             return
         if scope["type"] == "http" and scope["path"] == RESET_PATH and scope["method"] == "POST":
             self.log.clear()
