@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from mock_server import cli as mock_cli
 from mock_server.app import create_mock_app
 from mock_server.proxy import ProxySettings
 from mock_server.stand_in import StandIn
@@ -24,7 +25,7 @@ from reference_impl import create_app
 from reference_impl.serving import LiveServer, free_port
 from tests.broken_variants import BROKEN, PRODUCTION_LIKE, Variant
 from tests.contract_helpers import FAST, session_contract
-from tests.mock_process import MockProcess, run_cli
+from tests.mock_process import MockProcess
 
 SECRET = "Bearer s3cr3t-T0KEN-never-journaled"
 UNKNOWN = "123e4567-e89b-42d3-a456-426614174000"
@@ -59,7 +60,7 @@ def last_entry(http: httpx.Client) -> dict[str, Any]:
 
 def test_a_contract_run_through_the_proxy_in_front_of_the_reference_finds_no_violation(tmp_path: Path) -> None:
     with LiveServer(create_app()) as reference, MockProcess("--proxy", reference.base_url) as proxy:
-        run = session_contract("--base-url", proxy.base_url, *FAST, "--max-examples", "3", tmp=tmp_path)
+        run = session_contract("--base-url", proxy.base_url, *FAST, "--max-examples", "2", "--volume", "30", tmp=tmp_path)
         summary = httpx.get(proxy.base_url + "/__mock/violations").json()
         journal = httpx.get(proxy.base_url + "/__mock/requests").json()["requests"]
     assert run.returncode == 0, run.stdout + run.stderr
@@ -185,9 +186,19 @@ def test_reset_empties_the_violation_totals() -> None:
         assert http.delete("/__mock/violations").status_code == 405
 
 
-def test_proxy_options_that_shape_the_mocks_own_answers_are_refused() -> None:
-    run = run_cli("--proxy", "http://127.0.0.1:9", "--write-lag", "5")
-    assert run.returncode == 2 and "--write-lag" in run.stderr and "Traceback" not in run.stderr
-    assert run_cli("--proxy", "ftp://example").returncode == 2
-    assert run_cli("--proxy-strict").returncode == 2
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--proxy", "http://127.0.0.1:9", "--write-lag", "5"], "--write-lag shape the mock's own answers"),
+        (["--proxy", "http://127.0.0.1:9", "--profile", "production"], "--profile production shape"),
+        (["--proxy", "ftp://example"], "needs an http:// or https:// URL"),
+        (["--proxy-strict"], "--proxy-strict needs --proxy URL"),
+        (["--proxy", "http://127.0.0.1:9", "--proxy-timeout", "0"], "must be seconds above 0"),
+    ],
+)
+def test_proxy_options_are_checked_with_a_one_line_usage_error(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        mock_cli.main(args)
+    assert stopped.value.code == 2
+    assert message in capsys.readouterr().err
 
