@@ -68,7 +68,7 @@ class Rule:
     methods: frozenset[str] = frozenset()
     status: int | None = None
     drop: tuple[str, ...] = ()
-    set: dict[str, Any] = field(default_factory=dict)
+    sets: dict[str, Any] = field(default_factory=dict)
 
     def refuses(self, method: str, path: str) -> bool:
         return self.served is not None and method not in self.served and self.path.fullmatch(path) is not None
@@ -80,7 +80,7 @@ class Rule:
         if not isinstance(body, dict):
             return body
         kept = {key: value for key, value in body.items() if key not in self.drop}
-        return {**kept, **self.set}
+        return {**kept, **self.sets}
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,7 @@ class Profile:
     name: str
     summary: str = "the documented contract (openapi.yaml)"
     rules: tuple[Rule, ...] = ()
+    sends_cors: bool = True  # whether the deployment itself sends CORS headers (the mock does unless --no-cors)
 
     @property
     def properties(self) -> set[str]:
@@ -132,7 +133,7 @@ def _rule(raw: Any) -> Rule:
         methods=frozenset(m.upper() for m in raw.get("methods") or ()),
         status=int(raw["status"]) if "status" in raw else None,
         drop=tuple(rewrite.get("drop") or ()),
-        set=dict(rewrite.get("set") or {}),
+        sets=dict(rewrite.get("set") or {}),
     )
 
 
@@ -145,7 +146,8 @@ def load_profile(name: str) -> Profile:
     document = yaml.safe_load(PROFILES.joinpath(f"{name}.yaml").read_text(encoding="utf-8"))
     if not isinstance(document, dict) or not isinstance(document.get("rules"), list):
         raise ProfileError(f"profile {name!r} has no list of rules")
-    return Profile(name, str(document.get("summary", name)), tuple(_rule(raw) for raw in document["rules"]))
+    rules = tuple(_rule(raw) for raw in document["rules"])
+    return Profile(name, str(document.get("summary", name)), rules, bool(document.get("sends_cors", True)))
 
 
 class ProfileMiddleware:

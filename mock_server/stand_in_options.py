@@ -93,7 +93,10 @@ def describe_stand_in(args: argparse.Namespace) -> list[str]:
     """Banner lines for the stand-in choices (none for the plain contract mock)."""
     lines = []
     if args.profile != CONTRACT:
-        lines.append(f"  Profile      {args.profile}: {load_profile(args.profile).summary}")
+        profile = load_profile(args.profile)
+        lines.append(f"  Profile      {args.profile}: {profile.summary}")
+        if not profile.sends_cors and not args.no_cors:
+            lines.append(f"               ({args.profile} sends no CORS headers; add --no-cors to see what a browser meets there)")
     if args.write_lag:
         lines.append(f"  Write lag    {args.write_lag} ms (acknowledged writes become visible that much later)")
     if args.proxy:

@@ -177,13 +177,15 @@ def test_cors_is_added_for_a_deployment_that_sends_none_and_the_deployments_own_
     assert preflight.status_code == 200 and "DELETE" in preflight.headers["access-control-allow-methods"]
 
 
-def test_reset_empties_the_violation_totals() -> None:
+def test_reset_empties_the_violation_totals_and_seeding_is_refused() -> None:
     with serving(variant("list.always-404")) as backend, proxy_to(backend) as http:
         http.get("/api/v1/session")
         assert violations(http)["violations"] == 1
         assert http.post("/__mock/reset").status_code == 200
         assert violations(http) == {"exchanges": 0, "exchangesWithViolations": 0, "violations": 0, "byKind": {}, "requestIssues": {}}
         assert http.delete("/__mock/violations").status_code == 405
+        seeding = http.post("/__mock/sessions", json=[{"sessionId": UNKNOWN}])
+        assert seeding.status_code == 409 and "proxied deployment" in seeding.json()["detail"]
 
 
 @pytest.mark.parametrize(
