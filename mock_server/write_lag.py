@@ -7,13 +7,16 @@ answer 404; a second DELETE right after the first may answer 200 again). `Laggin
 (and answered from it), then queued and committed MS later, in the order the writes were
 acknowledged. Reads see only committed writes. Handlers are unchanged.
 
-Seeding (`put`) and reset (`clear`) are the mock's own operations and take effect at once; `clear`
-drops queued writes, and `close` commits them before closing the wrapped store.
+Two creates of one id inside the window both succeed (the later commit replaces the earlier), as
+check-then-insert does in production. Seeding (`put`) and reset (`clear`) are the mock's own
+operations and take effect at once; `clear` drops queued writes, and `close` commits them before
+closing the wrapped store.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -22,6 +25,7 @@ from typing import Any
 from reference_impl.store import SessionExists, SessionRecord, SessionStore, next_update_time
 
 Commit = Callable[[], Awaitable[Any]]
+log = logging.getLogger("session_mock.write_lag")
 
 
 class LaggingStore(SessionStore):
@@ -49,8 +53,8 @@ class LaggingStore(SessionStore):
             self._queue.popleft()
             try:
                 await commit()
-            except SessionExists:
-                pass  # two creates of one id acknowledged inside the window: the first one won
+            except Exception:  # one failed commit must not stop the ones after it
+                log.exception("a delayed write could not be committed")
 
     async def create(self, session_id: uuid.UUID | None = None) -> SessionRecord:
         if session_id is None:

@@ -19,6 +19,7 @@ import pytest
 
 from mock_server import cli as mock_cli
 from mock_server.app import create_mock_app
+from mock_server.exchange_check import ExchangeChecker
 from mock_server.proxy import ProxySettings
 from mock_server.stand_in import StandIn
 from reference_impl import create_app
@@ -204,3 +205,32 @@ def test_proxy_options_are_checked_with_a_one_line_usage_error(args: list[str], 
     assert stopped.value.code == 2
     assert message in capsys.readouterr().err
 
+
+
+def test_the_exchange_checker_tells_each_kind_of_violation_apart() -> None:
+    checker = ExchangeChecker()
+    path = f"/api/v1/session/{UNKNOWN}"
+    operation, issues = checker.check_request("DELETE", path, "", b"")
+    assert operation is not None and issues == []
+    as_json = {"content-type": "application/json"}
+
+    def kinds(status: int, headers: dict[str, str], body: bytes, method: str = "DELETE", where: str = path) -> set[str]:
+        op, found = checker.check_request(method, where, headers.get("content-type", ""), b"")
+        return {v.kind for v in checker.check_response(method, where, op, found, status, headers, body)}
+
+    assert kinds(404, as_json, b'{"detail": "gone"}') == set()
+    assert kinds(404, as_json, b'{"error": "gone"}') == {"body.schema"}
+    assert kinds(404, {"content-type": "text/html"}, b"<h1>gone</h1>") == {"body.not-json"}
+    assert kinds(200, as_json, b'{"message": NaN, "sessionId": "x"}') == {"body.not-json"}
+    assert kinds(418, as_json, b'{"oops": 1}') == {"status.undocumented", "error.no-detail"}
+    assert kinds(405, as_json, b'{"detail": "no"}', method="PUT") == {"allow.missing"}
+    assert kinds(405, {**as_json, "allow": "GET"}, b'{"detail": "no"}', method="PUT") == {"allow.mismatch"}
+    assert kinds(405, {**as_json, "allow": "DELETE, GET, HEAD, PATCH, POST"}, b'{"detail": "no"}', method="PUT") == set()
+    assert kinds(200, as_json, b"{}", method="GET", where="/nowhere") == {"status.undocumented"}
+    assert kinds(200, as_json, b'{"detail": "ok"}', method="GET", where="/api/v1/session/not-a-uuid") == {
+        "status.invalid-request-not-4xx", "body.schema",
+    }
+    _, body_issues = checker.check_request("PATCH", path, "text/plain", b'{"data": {}}')
+    assert [i.kind for i in body_issues] == ["request.content-type"]
+    _, body_issues = checker.check_request("PATCH", path, "application/json", b'{"data": []}')
+    assert [i.kind for i in body_issues] == ["request.body-schema"]
