@@ -3,7 +3,8 @@
 Outermost first: Connexion's server-error guard, closing the store at shutdown, the request journal, CORS, Connexion's exception
 handling (reference_impl.errors), the 1 MiB body limit, the `/__mock/` admin routes, Swagger UI,
 routing, then the scenario layer (latency, delays, forced responses), request validation, the
-reference handlers and response validation. No handler is re-implemented here.
+reference handlers and response validation. A stand-in (mock_server.stand_in) adds its profile
+layer just inside CORS and its proxy where routing would be. No handler is re-implemented here.
 """
 
 from __future__ import annotations
