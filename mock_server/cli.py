@@ -21,6 +21,7 @@ from mock_server.logs import configure_logging
 from mock_server.seed import SeedError, load_seed, parse_seed
 from mock_server.sqlite_store import SqliteSessionStore, StateFileError
 from reference_impl.json_body import JsonBodyError, parse_json
+from mock_server.stand_in_options import add_stand_in_options, describe_stand_in, stand_in_from_args
 from reference_impl.store import InMemorySessionStore, SessionRecord, SessionStore
 
 PROG = "session-mock"
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-format", choices=["text", "json"], default="text",
         help="access and server log lines on stderr as plain text or one JSON object per line (default: %(default)s)",
     )
+    add_stand_in_options(parser)
     return parser
 
 
@@ -143,13 +145,16 @@ def banner(base_url: str, args: argparse.Namespace, store: SessionStore, session
         f"  Admin        {base_url}/__mock/reset (POST), {base_url}/__mock/requests (GET), {base_url}/__mock/sessions (POST)",
         f"  Health       {base_url}/health",
         f"  Store        {where} (sessions stored: {sessions})",
-        f"  CORS         {describe_cors(args.cors_origins, args.cors_credentials)}",
+        f"  CORS         {describe_cors(args.cors_origins, args.cors_credentials) if not args.no_cors else 'off (--no-cors)'}",
+        *describe_stand_in(args),
         f"  Latency      {args.latency}",
     ])
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    stand_in = stand_in_from_args(parser, args)
     configure_logging(args.log_format)
     store: SessionStore | None = None
     try:
@@ -165,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     host, port = sock.getsockname()[:2]
     base_url = f"http://{host}:{port}"
-    app = create_mock_app(store, cors_origins=args.cors_origins, cors_credentials=args.cors_credentials, latency=args.latency)
+    app = create_mock_app(
+        store, cors_origins=args.cors_origins, cors_credentials=args.cors_credentials, latency=args.latency, cors=not args.no_cors, stand_in=stand_in
+    )
     print(banner(base_url, args, store, sessions), flush=True)
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=0.5,

@@ -28,6 +28,13 @@ class JournalEntry:
     status: int
     time: str
     durationMs: float
+    notes: dict[str, Any] | None = None  # what the proxy found in this exchange (violations, requestIssues)
+
+
+def _entry_json(entry: JournalEntry) -> dict[str, Any]:
+    document = asdict(entry)
+    notes = document.pop("notes")
+    return {**document, **notes} if notes else document
 
 
 class RequestJournal:
@@ -41,7 +48,7 @@ class RequestJournal:
         self._entries.append(entry)
 
     def entries(self) -> list[dict[str, Any]]:
-        return [asdict(entry) for entry in self._entries]
+        return [_entry_json(entry) for entry in self._entries]
 
     def clear(self) -> None:
         self._entries.clear()
@@ -50,9 +57,10 @@ class RequestJournal:
 class JournalMiddleware:
     """Outermost layer: notes each HTTP request's answer status in the journal and the access log."""
 
-    def __init__(self, app: ASGIApp, journal: RequestJournal) -> None:
+    def __init__(self, app: ASGIApp, journal: RequestJournal, notes_key: str | None = None) -> None:
         self.app = app
         self.journal = journal
+        self.notes_key = notes_key  # when set, inner layers may add notes to the entry via scope[notes_key]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,6 +70,9 @@ class JournalMiddleware:
         received_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         status = 500
         path, query = scope["path"], scope.get("query_string", b"").decode("latin-1")
+        notes: dict[str, Any] | None = None
+        if self.notes_key is not None:
+            notes = scope[self.notes_key] = {}
 
         async def send_noting_status(message: Message) -> None:
             nonlocal status
@@ -74,7 +85,7 @@ class JournalMiddleware:
         finally:
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
             if not path.startswith(ADMIN_PREFIX):
-                self.journal.record(JournalEntry(scope["method"], path, query, status, received_at, duration_ms))
+                self.journal.record(JournalEntry(scope["method"], path, query, status, received_at, duration_ms, notes))
             access_log.info(
                 "%s %s%s %d %.1fms", scope["method"], path, f"?{query}" if query else "", status, duration_ms,
                 extra={"method": scope["method"], "path": path, "query": query, "status": status, "duration_ms": duration_ms},

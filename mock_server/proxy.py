@@ -1,0 +1,168 @@
+"""`--proxy URL`: forward every API request to a deployment and check each exchange against the contract.
+
+`ProxyMiddleware` sits where the mock would route a request to the reference (after the admin
+routes and Swagger UI), so everything else the mock does still applies: CORS (added even when the
+deployment sends none; its own `Access-Control-*` headers are dropped), the 1 MiB body limit, the
+request journal. Each exchange is checked by `ExchangeChecker`; its violations and request issues
+go into the journal entry (`/__mock/requests`) and the totals (`/__mock/violations`).
+
+- Header values (`Authorization`, cookies, ...) are forwarded as sent and never logged or journaled;
+  hop-by-hop headers (RFC 9110, 7.6.1) and `Host` are not forwarded.
+- Bounded: connecting, and the whole exchange, time out after `timeout_s`; an unreachable
+  deployment answers 502 and a timed-out one 504, both `{"detail": ...}`.
+- `strict`: an answer with violations is replaced by 502 `{"detail": ..., "violations": [...]}`
+  naming them (as `prism proxy --errors` does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server.exchange_check import ExchangeChecker, Finding
+from mock_server.violations import ViolationLog
+
+EXCHANGE_NOTES = "session_mock.exchange"
+"""Scope key of a dict the journal puts in each request's scope; the proxy adds its findings to it."""
+HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding", b"upgrade", b"host", b"content-length"}
+# httpx hands over the decoded body; uvicorn adds its own Date and Server.
+DROPPED_FROM_ANSWERS = HOP_BY_HOP | {b"content-encoding", b"date", b"server"}
+log = logging.getLogger("session_mock.proxy")
+
+
+def parse_proxy_url(text: str) -> str:
+    """`http(s)://host[:port][/prefix]` without a trailing slash; ValueError with a readable reason otherwise."""
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"--proxy needs an http:// or https:// URL with a host, not {text!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"--proxy URL {text!r} must not have a query or fragment")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ValueError(f"--proxy URL {text!r} has an invalid port") from None
+    return text.strip().rstrip("/")
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """Where to forward, how long to wait at most, and whether violating answers become 502s."""
+
+    url: str
+    strict: bool = False
+    timeout_s: float = 10.0
+
+
+def _error(status: int, detail: str, extra: dict[str, Any] | None = None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    body = json.dumps({"detail": detail, **(extra or {})}).encode()
+    return status, [(b"content-type", b"application/json")], body
+
+
+class ProxyMiddleware:
+    """Answers every request that reaches it from the deployment at `settings.url` (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, settings: ProxySettings, checker: ExchangeChecker, violations: ViolationLog) -> None:
+        self.app = app
+        self.settings = settings
+        self.checker = checker
+        self.violations = violations
+        self.origin = "{0.scheme}://{0.netloc}".format(urlsplit(settings.url))
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            timeout = httpx.Timeout(self.settings.timeout_s)
+            self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
+        return self._client
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._closing_client(send))
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        body = await _read_body(receive)
+        content_type = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"), "")
+        operation, issues = self.checker.check_request(method, path, content_type, body)
+        status, headers, content, failure = await self._exchange(scope, body)
+        if failure is not None:
+            violations = [failure]
+        else:
+            response_headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in headers}
+            violations = self.checker.check_response(method, path, operation, issues, status, response_headers, content)
+            if violations and self.settings.strict:
+                status, headers, content = _error(
+                    502,
+                    "The deployment's answer breaks the contract: " + "; ".join(f"{v.kind}: {v.message}" for v in violations),
+                    {"violations": [v.to_json() for v in violations], "upstreamStatus": status},
+                )
+        self.violations.record(method, path, status, violations, issues)
+        notes = scope.get(EXCHANGE_NOTES)
+        if isinstance(notes, dict):
+            notes["violations"] = [v.to_json() for v in violations]
+            notes["requestIssues"] = [i.to_json() for i in issues]
+        for violation in violations:
+            log.warning("%s %s %d violates the contract: %s: %s", method, path, status, violation.kind, violation.message)
+        if method == "HEAD":
+            content = b""
+        else:
+            headers = [*headers, (b"content-length", str(len(content)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+    async def _exchange(self, scope: Scope, body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes, Finding | None]:
+        """(status, headers, body, None) of the deployment's answer, or the proxy's 502/504 and why."""
+        target = self.settings.url + scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+        if scope.get("query_string"):
+            target += "?" + scope["query_string"].decode("latin-1")
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP]
+        try:
+            async with asyncio.timeout(self.settings.timeout_s):
+                answer = await self.client.request(scope["method"], target, headers=headers, content=body)
+        except (TimeoutError, httpx.TimeoutException):
+            detail = f"The deployment at {self.settings.url} did not answer within {self.settings.timeout_s:g} s"
+            return (*_error(504, detail), Finding("deployment.timeout", detail))
+        except httpx.HTTPError as exc:
+            reason = str(exc) or type(exc).__name__
+            detail = f"Cannot reach the deployment at {self.settings.url}: {reason}"
+            return (*_error(502, detail), Finding("deployment.unreachable", detail))
+        kept = [(k.lower(), v) for k, v in answer.headers.raw if k.lower() not in DROPPED_FROM_ANSWERS and not k.lower().startswith(b"access-control-")]
+        return answer.status_code, [self._local_location(scope, k, v) for k, v in kept], answer.content, None
+
+    def _local_location(self, scope: Scope, name: bytes, value: bytes) -> tuple[bytes, bytes]:
+        """A redirect to the deployment itself points back through the proxy."""
+        if name != b"location" or not value.decode("latin-1").startswith(self.origin):
+            return name, value
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+        return name, (f"{scope.get('scheme', 'http')}://{host}" + value.decode("latin-1")[len(self.origin):]).encode("latin-1")
+
+    def _closing_client(self, send: Send) -> Send:
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete" and self._client is not None:
+                await self._client.aclose()
+                self._client = None
+            await send(message)
+
+        return send_closing
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
