@@ -1,5 +1,5 @@
 """The suite's one client: it never changes sessions it did not create, never prints header values,
-keeps to --max-rps, and the plugin stays inert in a pytest run that does not collect the suite."""
+keeps to --max-rps."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 
 from contract_tests import client as client_module
 from contract_tests.client import ContractClient, RateLimiter, UnsafeRequest
-from contract_tests.plugin import RUN_KEY
 from contract_tests.redaction import parse_header
 
 
@@ -65,11 +64,6 @@ def test_header_parsing_errors_never_echo_the_value() -> None:
     with pytest.raises(ValueError) as error:
         parse_header("Bearer-s3cr3t")
     assert "s3cr3t" not in str(error.value)
-
-
-def test_plugin_is_inert_when_the_suite_is_not_collected(request: pytest.FixtureRequest) -> None:
-    run = request.config.stash[RUN_KEY]
-    assert run.collected == {} and run.client is None and run.server is None
 
 
 def test_rate_limiter_allows_a_burst_then_keeps_the_average(monkeypatch: pytest.MonkeyPatch) -> None:
