@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -13,7 +12,7 @@ from connexion.resolver import Resolver
 from reference_impl import errors
 from reference_impl.bodyless import IgnoreBodyOfBodylessOperations, bodyless_operation_ids
 from reference_impl.handlers import SessionHandlers
-from session_spec import HTTP_METHODS, SPEC_PATH, load_spec
+from session_spec import SPEC_PATH, load_spec, operations_by_path, path_pattern
 from reference_impl.store import InMemorySessionStore, SessionStore
 
 API_PREFIX = "/api/v1"
@@ -21,10 +20,10 @@ API_PREFIX = "/api/v1"
 
 def documented_methods(spec: dict[str, Any]) -> Callable[[str], list[str] | None]:
     """A function from a request path to the methods the spec documents for it (None: unknown path)."""
-    table = []
-    for template, item in spec["paths"].items():
-        pattern = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)))
-        table.append((pattern, sorted(m.upper() for m in item if m in HTTP_METHODS)))
+    table = [
+        (path_pattern(template), sorted(op.method.upper() for op in ops))
+        for template, ops in operations_by_path(spec).items()
+    ]
 
     def lookup(path: str) -> list[str] | None:
         for pattern, methods in table:

@@ -10,6 +10,7 @@ the source tree, a copy in a built wheel), and a test proves the bytes are ident
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -62,6 +63,18 @@ def resolve(spec: dict[str, Any], node: Any) -> Any:
                 raise ValueError(f"$ref {ref!r} points nowhere")
             target = target[part]
         node = target
+    return node
+
+
+def inline_refs(spec: dict[str, Any], node: Any) -> Any:
+    """`node` with every local `$ref`, at any depth, replaced by what it names (for JSON Schema
+    validators that do not know the document). Raises ValueError as `resolve` does; a recursive
+    schema would not terminate (the contract has none)."""
+    node = resolve(spec, node)
+    if isinstance(node, dict):
+        return {key: inline_refs(spec, value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [inline_refs(spec, value) for value in node]
     return node
 
 
@@ -126,6 +139,22 @@ class Operation:
     def title(self) -> str:
         return f"{self.method.upper()} {self.path}"
 
+    def response(self, status: str) -> Response:
+        """The documented response for `status` (KeyError when the operation does not document it)."""
+        for response in self.responses:
+            if response.status == status:
+                return response
+        raise KeyError(f"{self.title} documents no {status} response")
+
+    def example(self, status: str, name: str, media_type: str = "application/json") -> Any:
+        """The value of the named example of the `status` response body (KeyError when there is none)."""
+        for body in self.response(status).bodies:
+            if body.media_type == media_type:
+                for example in body.examples:
+                    if example.name == name:
+                        return example.value
+        raise KeyError(f"{self.title} {status} has no {media_type} example {name!r}")
+
 
 def _examples(spec: dict[str, Any], media: dict[str, Any]) -> list[Example]:
     found = []
@@ -182,3 +211,24 @@ def operations(spec: dict[str, Any]) -> list[Operation]:
                 )
             )
     return found
+
+
+def path_pattern(template: str) -> re.Pattern[str]:
+    """A regular expression for the concrete paths of a path template: each `{name}` is one segment."""
+    return re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)))
+
+
+def operations_by_path(spec: dict[str, Any]) -> dict[str, list[Operation]]:
+    """The operations grouped by path template, both in the order of the document."""
+    grouped: dict[str, list[Operation]] = {}
+    for operation in operations(spec):
+        grouped.setdefault(operation.path, []).append(operation)
+    return grouped
+
+
+def find_operation(spec: dict[str, Any], method: str, path: str) -> Operation:
+    """The operation documented for `method` (any case) on the path template `path` (KeyError if none)."""
+    for operation in operations_by_path(spec).get(path, []):
+        if operation.method == method.lower():
+            return operation
+    raise KeyError(f"{method.upper()} {path} is not documented")
