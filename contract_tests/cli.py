@@ -23,6 +23,7 @@ from typing import Any, TextIO
 import pytest
 
 from contract_tests.options import add_cli_options
+from session_spec import toolkit_version
 from contract_tests.options import pytest_args as options_pytest_args
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
@@ -38,6 +39,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(prog="session-contract", description="Conformance suite for the session API contract.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {toolkit_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="check a deployment, property by property")
     add_cli_options(run)

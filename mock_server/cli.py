@@ -19,6 +19,7 @@ from mock_server.seed import SeedError, load_seed, parse_seed
 from mock_server.sqlite_store import SqliteSessionStore, StateFileError
 from mock_server.logs import configure_logging
 from reference_impl.store import InMemorySessionStore, SessionRecord, SessionStore
+from session_spec import toolkit_version
 
 PROG = "session-mock"
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
             "data and admin routes under /__mock/ (reset, requests, sessions)."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {toolkit_version()}")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s, reachable from this machine only)")
     parser.add_argument("--port", type=int, default=8090, help="port to listen on; 0 picks a free one (default: %(default)s)")
     parser.add_argument(

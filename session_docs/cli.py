@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 from session_docs.site import build_site
-from session_spec import DEFAULT_SPEC_PATH, load_spec
+from session_spec import DEFAULT_SPEC_PATH, load_spec, toolkit_version
 from session_docs.table import MarkersMissing, operations_table, table_in, with_table
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="session-docs", description="Documentation generated from openapi.yaml.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {toolkit_version()}")
     parser.add_argument("--spec", type=Path, default=DEFAULT_SPEC_PATH, help="the OpenAPI document (default: the repository's openapi.yaml)")
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="write the static site (Swagger UI, contract page, spec as YAML and JSON)")

@@ -10,6 +10,7 @@ the source tree, a copy in a built wheel), and a test proves the bytes are ident
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,8 +22,18 @@ import yaml
 SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 """Where the packaged contract lies on disk (inside the installed package)."""
 DEFAULT_SPEC_PATH = SPEC_PATH
+DISTRIBUTION = "session-contract-toolkit"
+"""The name the toolkit is installed under (pyproject.toml's `project.name`)."""
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 """The operation keys of an OpenAPI 3.0 path item (OpenAPI 3.0.3, "Path Item Object")."""
+
+
+def toolkit_version() -> str:
+    """The installed toolkit's version (from its distribution metadata), for every command's `--version`."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def spec_bytes(path: Path = SPEC_PATH) -> bytes:
