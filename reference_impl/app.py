@@ -12,6 +12,7 @@ from connexion.resolver import Resolver
 from reference_impl import errors
 from reference_impl.bodyless import IgnoreBodyOfBodylessOperations, bodyless_operation_ids
 from reference_impl.handlers import SessionHandlers
+from reference_impl.served_spec import SPEC_JSON_PATH, SPEC_YAML_PATH, ServedSpec
 from session_spec import SPEC_PATH, load_spec, operations_by_path, path_pattern
 from reference_impl.store import InMemorySessionStore, SessionStore
 
@@ -56,10 +57,14 @@ def create_app(
         validate_responses=True,
         strict_validation=False,
         swagger_ui_options=SwaggerUIOptions(
-            spec_path=f"{API_PREFIX}/openapi.json",
+            serve_spec=False,  # served as written below, not as Connexion's resolved copy
+            spec_path=SPEC_JSON_PATH,
             swagger_ui_path=f"{API_PREFIX}/ui",
         ),
     )
+    served = ServedSpec(spec)
+    app.add_url_rule(SPEC_JSON_PATH, "openapi_json", served.json, methods=["GET"])
+    app.add_url_rule(SPEC_YAML_PATH, "openapi_yaml", served.yaml, methods=["GET"])
     errors.register(app, documented_methods(spec))
     app.add_middleware(IgnoreBodyOfBodylessOperations, operation_ids=bodyless_operation_ids(spec))
     app.store = store  # type: ignore[attr-defined]
