@@ -347,5 +347,5 @@ BROKEN = [
 
 CORRECT_BUT_DIFFERENT = Variant("incidental-differences", None, rewrite=incidental_differences, latency=0.002)
 
-# Like production as CONTRACT.md describes it: fails the run unless deviations/production.yaml is given.
+# Like the production service with its known deviations: fails the run unless deviations/production.yaml is given.
 PRODUCTION_LIKE = Variant("production-like", "list.always-404", rewrite=production_answers, refuse=production_refuses)

@@ -85,7 +85,7 @@ def test_the_markdown_report_is_a_table_of_the_differences(capsys: pytest.Captur
 
 
 def test_a_get_summary_without_data_shows_as_field_differences(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # CONTRACT.md: recent production builds answer GET with sessionId, createdAt, updatedAt, message.
+    # Like recent production builds, which answer GET with sessionId, createdAt, updatedAt, message.
     def summary_instead_of_data(document: dict[str, Any]) -> None:
         session = document["components"]["schemas"]["SessionResponse"]
         del session["properties"]["data"]

@@ -1,4 +1,4 @@
-"""CONTRACT.md, row by row and bullet by bullet, against the reference implementation over real HTTP."""
+"""The contract (openapi.yaml and the semantics of its description), operation by operation and rule by rule, against the reference implementation over real HTTP."""
 
 from __future__ import annotations
 
