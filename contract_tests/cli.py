@@ -23,8 +23,8 @@ from typing import Any, TextIO
 import pytest
 
 from contract_tests.options import add_cli_options
-from session_spec import toolkit_version
 from contract_tests.options import pytest_args as options_pytest_args
+from session_spec import toolkit_version
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 PACKAGE_DIR = Path(__file__).resolve().parent

@@ -36,9 +36,9 @@ from typing import Any
 import httpx
 import yaml
 
-from contract_tests.openapi_shapes import ApiShape, BodyFields, OperationShape, UnreadableDocument, api_shape
 from contract_tests.deviations import DIFFERENCE_KINDS, DeviationsError
 from contract_tests.deviations import load_known_deviations as load_shared_deviations
+from contract_tests.openapi_shapes import ApiShape, BodyFields, OperationShape, UnreadableDocument, api_shape
 from session_spec import SPEC_PATH
 
 DEFAULT_SPEC_PATH = SPEC_PATH

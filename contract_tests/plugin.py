@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from contract_tests.client import ContractClient
-from contract_tests.properties import PROPERTIES
 from contract_tests.deviations import DeviationsError, load_deviations
 from contract_tests.options import add_plugin_options
+from contract_tests.properties import PROPERTIES
 from contract_tests.redaction import parse_header
 from contract_tests.report import render_junit, render_markdown, render_table
 from contract_tests.run import ContractOptions, ContractRun, TargetUnreachable

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from contract_tests.client import ContractClient, data_of
+from contract_tests.client import ContractClient
 from contract_tests.expect import ContractViolation, blocked, expect, expect_status, json_body
 
 

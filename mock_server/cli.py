@@ -15,9 +15,9 @@ import uvicorn
 from mock_server.app import create_mock_app
 from mock_server.cors import describe as describe_cors
 from mock_server.latency import Latency
+from mock_server.logs import configure_logging
 from mock_server.seed import SeedError, load_seed, parse_seed
 from mock_server.sqlite_store import SqliteSessionStore, StateFileError
-from mock_server.logs import configure_logging
 from reference_impl.store import InMemorySessionStore, SessionRecord, SessionStore
 from session_spec import toolkit_version
 

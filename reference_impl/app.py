@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import connexion
 from connexion.options import SwaggerUIOptions
@@ -13,8 +14,8 @@ from reference_impl import errors
 from reference_impl.bodyless import IgnoreBodyOfBodylessOperations, bodyless_operation_ids
 from reference_impl.handlers import SessionHandlers
 from reference_impl.served_spec import SPEC_JSON_PATH, SPEC_YAML_PATH, ServedSpec
-from session_spec import SPEC_PATH, load_spec, operations_by_path, path_pattern
 from reference_impl.store import InMemorySessionStore, SessionStore
+from session_spec import SPEC_PATH, load_spec, operations_by_path, path_pattern
 
 API_PREFIX = "/api/v1"
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from connexion import AsyncApp
 from connexion.exceptions import BadRequestProblem, ProblemException, UnsupportedMediaTypeProblem

@@ -6,7 +6,7 @@ import abc
 import copy
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -19,7 +19,7 @@ class SessionExists(Exception):
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -35,7 +35,7 @@ class SessionRecord:
         if self.updated_at is None:
             self.updated_at = self.created_at
 
-    def copy(self) -> "SessionRecord":
+    def copy(self) -> SessionRecord:
         return SessionRecord(self.session_id, copy.deepcopy(self.data), self.created_at, self.updated_at)
 
     def to_json(self) -> dict[str, Any]:

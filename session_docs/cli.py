@@ -7,10 +7,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from session_docs.site import build_site
-from session_spec import DEFAULT_SPEC_PATH, load_spec, toolkit_version
 from session_docs.properties import PROPERTIES_BLOCK, properties_table
+from session_docs.site import build_site
 from session_docs.table import OPERATIONS_BLOCK, GeneratedBlock, MarkersMissing, operations_table
+from session_spec import DEFAULT_SPEC_PATH, load_spec, toolkit_version
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -9,7 +9,6 @@ from typing import Any
 from session_spec import Body, Operation, Response, operations, resolve
 
 
-
 @dataclass(frozen=True)
 class GeneratedBlock:
     """A generated block of a Markdown document, between `<!-- NAME:start ... -->` and `<!-- NAME:end -->`."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import sys
@@ -136,7 +135,11 @@ def test_leaving_out_the_not_offered_list_endpoint_is_no_difference(tmp_path: Pa
     "spellings",
     [
         [{"type": "string", "nullable": True}, {"type": ["string", "null"]}, {"anyOf": [{"type": "string"}, {"type": "null"}]}, {"oneOf": [{"type": "null"}, {"type": "string"}]}],
-        [{"$ref": "#/components/schemas/Id"}, {"type": "string", "format": "uuid", "title": "Id", "examples": ["123e4567-e89b-42d3-a456-426614174000"]}, {"allOf": [{"$ref": "#/components/schemas/Id"}]}],
+        [
+            {"$ref": "#/components/schemas/Id"},
+            {"type": "string", "format": "uuid", "title": "Id", "examples": ["123e4567-e89b-42d3-a456-426614174000"]},
+            {"allOf": [{"$ref": "#/components/schemas/Id"}]},
+        ],
         [{"type": "array", "items": {"oneOf": [{"type": "string"}, {"type": "integer"}]}}, {"type": "array", "items": {"anyOf": [{"type": "integer"}, {"type": "string"}]}}],
         [{"type": "object", "additionalProperties": True}, {"additionalProperties": True}, {"type": ["object"]}],
         [{"enum": ["OK"]}, {"const": "OK"}, {"type": "string", "enum": ["OK"]}],
@@ -207,7 +210,10 @@ def test_the_reference_implementations_served_spec_matches_the_contract(base_url
     assert (code, report["differences"]) == (0, [])
 
 
-@pytest.mark.parametrize("content", ["{not json: [", "just a sentence", '{"swagger": "2.0", "paths": {}}', '{"openapi": "3.1.0", "paths": {"/x": {"get": {"responses": {"200": {"$ref": "#/nowhere"}}}}}}'])
+@pytest.mark.parametrize("content", [
+    "{not json: [", "just a sentence", '{"swagger": "2.0", "paths": {}}',
+    '{"openapi": "3.1.0", "paths": {"/x": {"get": {"responses": {"200": {"$ref": "#/nowhere"}}}}}}',
+])
 def test_a_file_that_is_not_an_openapi_3_description_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str) -> None:
     garbage = tmp_path / "garbage.json"
     garbage.write_text(content, encoding="utf-8")

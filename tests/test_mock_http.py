@@ -11,8 +11,8 @@ import pytest
 
 from mock_server import create_mock_app
 from mock_server.latency import Latency
-from session_spec import find_operation, load_spec
 from reference_impl.serving import LiveServer
+from session_spec import find_operation, load_spec
 
 SESSION = "/api/v1/session"
 SPEC = load_spec()

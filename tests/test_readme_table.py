@@ -10,8 +10,8 @@ import pytest
 from contract_tests.properties import PROPERTIES
 from session_docs.cli import main as session_docs
 from session_docs.properties import PROPERTIES_BLOCK, properties_table
-from session_spec import load_spec, operations
 from session_docs.table import END_MARKER, START_MARKER, MarkersMissing, operations_table, table_in, with_table
+from session_spec import load_spec, operations
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SPEC = load_spec()
@@ -26,7 +26,7 @@ def test_readme_operations_table_is_the_one_generated_from_the_spec() -> None:
 def test_generated_table_has_one_row_per_operation_with_every_status() -> None:
     rows = operations_table(SPEC).splitlines()[2:]
     assert len(rows) == len(operations(SPEC))
-    for row, operation in zip(rows, operations(SPEC)):
+    for row, operation in zip(rows, operations(SPEC), strict=True):
         assert f"`{operation.operation_id}`" in row and f"`{operation.method.upper()} {operation.path}`" in row
         for response in operation.responses:
             assert f" {response.status} " in row, (operation.operation_id, response.status)

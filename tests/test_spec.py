@@ -9,10 +9,10 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
+from reference_impl.handlers import SessionHandlers
 from session_spec import HTTP_METHODS, SPEC_PATH, inline_refs, load_spec
 from session_spec import operations as spec_operations
 from session_spec import resolve as resolve_ref
-from reference_impl.handlers import SessionHandlers
 
 SPEC: dict[str, Any] = load_spec()
 METHODS = set(HTTP_METHODS)
