@@ -133,13 +133,14 @@ def _compare_operation(ours: OperationShape, theirs: OperationShape) -> list[Dif
         if status not in theirs.responses or status not in ours.responses:
             found.append(Difference("status", ours.method, ours.path, status, None, _documented(ours, status), _documented(theirs, status)))
             continue
-        mine, other = ours.responses[status], theirs.responses[status]
+        our_body, their_body = ours.responses[status], theirs.responses[status]
         if ours.method == "HEAD":
             continue
-        if (mine is None) != (other is None):
-            found.append(Difference("response-body", ours.method, ours.path, status, None, "no body" if mine is None else "JSON body", "no body" if other is None else "JSON body"))
-        elif mine is not None and other is not None:
-            found += _compare_fields("response-field", ours, status, mine, other)
+        if (our_body is None) != (their_body is None):
+            found.append(Difference("response-body", ours.method, ours.path, status, None,
+                                    "no body" if our_body is None else "JSON body", "no body" if their_body is None else "JSON body"))
+        elif our_body is not None and their_body is not None:
+            found += _compare_fields("response-field", ours, status, our_body, their_body)
     return found
 
 

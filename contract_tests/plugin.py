@@ -8,7 +8,7 @@ and cannot collide with other plugins' (pytest-base-url's `--base-url`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return
     select, skip = config.getoption("contract_property"), config.getoption("contract_skip_property")
     if select or skip:
-        keep, drop = [], []
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
         for item in items:
             pid = property_of(item)
             chosen = pid is None or ((not select or any(fnmatch(pid, g) for g in select)) and not any(fnmatch(pid, g) for g in skip))
@@ -134,7 +135,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
     outcome = yield
     pid = property_of(item)
     if pid is not None:

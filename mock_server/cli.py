@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     app = create_mock_app(store, cors_origins=args.cors_origins, latency=args.latency)
     print(banner(base_url, args, store, sessions), flush=True)
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=0.5,
+        app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=0.5,  # type: ignore[arg-type]  # uvicorn takes seconds as a float
     )
     # On SIGINT/SIGTERM uvicorn shuts down (the lifespan closes the store), restores the handlers
     # it found and re-raises the signal: these handlers turn that into a quiet exit with status 0.

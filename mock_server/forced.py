@@ -21,7 +21,8 @@ from reference_impl.errors import ApiError, render
 
 
 def _operation_id(scope: Scope) -> str | None:
-    return scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
+    operation_id: str | None = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
+    return operation_id
 
 
 def forced_response(catalogue: ResponseCatalogue, operation_id: str, method: str, scenario: Scenario) -> Response:

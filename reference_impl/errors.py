@@ -17,6 +17,8 @@ from connexion.exceptions import BadRequestProblem, ProblemException, Unsupporte
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
+ErrorHandler = Callable[[ConnexionRequest, HTTPException], ConnexionResponse]
+
 logger = logging.getLogger(__name__)
 
 REASONS = {
@@ -97,7 +99,7 @@ def _http_exception(request: ConnexionRequest, exc: HTTPException) -> ConnexionR
     return render(request, exc.status_code, detail, dict(exc.headers or {}))
 
 
-def _route_not_found(allowed: Callable[[str], list[str] | None]):
+def _route_not_found(allowed: Callable[[str], list[str] | None]) -> ErrorHandler:
     """404 for unknown paths; but a path the spec documents whose id the router could not match
     (a newline in it, say) is a malformed id: 422, as for any other malformed id."""
 
@@ -110,7 +112,7 @@ def _route_not_found(allowed: Callable[[str], list[str] | None]):
     return handler
 
 
-def _method_not_allowed(allowed: Callable[[str], list[str] | None]):
+def _method_not_allowed(allowed: Callable[[str], list[str] | None]) -> ErrorHandler:
     """405 with an `Allow` header naming exactly the methods the spec documents for the path.
 
     (The router's own 405 names only the first route that matched the path.)

@@ -16,7 +16,7 @@ def free_port(host: str = "127.0.0.1") -> int:
     """A loopback port nothing listens on at this moment (for a server to start on, or to find closed)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])
 
 
 class LiveServer:

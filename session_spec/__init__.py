@@ -92,7 +92,7 @@ def inline_refs(spec: dict[str, Any], node: Any) -> Any:
 def ref_name(node: Any) -> str | None:
     """The last segment of a `$ref` (a component's name), or None when `node` is inline."""
     if isinstance(node, dict) and isinstance(node.get("$ref"), str):
-        return node["$ref"].rsplit("/", 1)[-1]
+        return str(node["$ref"]).rsplit("/", 1)[-1]
     return None
 
 

@@ -176,7 +176,7 @@ class BackwardsClockStore(InMemorySessionStore):
             return None
         previous = record.updated_at
         await super().update(session_id, data)
-        record.updated_at = previous - timedelta(seconds=1)  # type: ignore[operator]
+        record.updated_at = previous - timedelta(seconds=1)  # type: ignore[operator,assignment]
         return record.copy()
 
 

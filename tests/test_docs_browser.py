@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import playwright.sync_api as playwright_api
 import pytest
 
 from session_docs.site import build_site
@@ -16,7 +17,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 SPEC = load_spec()
 
-playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and shutil.which("chromium") is None, reason="Debian chromium missing: run `make browser`")
 
 
