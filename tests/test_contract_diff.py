@@ -10,15 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
-from contract_tests.diff import DEFAULT_SPEC_PATH
 from contract_tests.diff import main as diff
 from contract_tests.openapi_shapes import Field, SchemaReader, api_shape
 from reference_impl.serving import LiveServer, free_port
+from session_spec import load_spec
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EQUIVALENT = FIXTURES / "fastapi_equivalent.openapi.json"
@@ -151,7 +150,7 @@ def test_equivalent_30_and_31_spellings_of_a_type_read_the_same(spellings: list[
 
 
 def test_fastapi_validation_errors_read_as_the_contracts() -> None:
-    ours = api_shape(yaml.safe_load(DEFAULT_SPEC_PATH.read_text(encoding="utf-8")))
+    ours = api_shape(load_spec())
     theirs = api_shape(json.loads(EQUIVALENT.read_text(encoding="utf-8")))
     key = ("GET", "/api/v1/session/{}")
     assert ours.operations[key].responses["422"] == theirs.operations[key].responses["422"] == {"": Field("validation-error", True)}
