@@ -16,7 +16,10 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="no make")
 
 
 def plan(directory: Path) -> str:
-    done = subprocess.run(["make", "-n", "venv", f"PYTHON={sys.executable}"], cwd=directory, capture_output=True, text=True, timeout=60)
+    # A clean environment: under `make test-pythons` the outer make's variables (VENV=...) would leak in.
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "VENV", "PYTHON"}}
+    done = subprocess.run(["make", "-n", "venv", f"PYTHON={sys.executable}", "VENV=.venv"], cwd=directory, env=env,
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
