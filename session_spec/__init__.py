@@ -1,8 +1,10 @@
 """The session API contract, `openapi.yaml`, shipped as package data, and its only reader.
 
 Everything else in the toolkit asks this module for the spec: the raw bytes (`spec_bytes`), the
-document as plain data (`load_spec`), local `$ref` resolution (`resolve`), the operations in the
-order they are written (`operations`) and their named examples. The repository's top-level
+document as plain data (`load_spec`), local `$ref` resolution (`resolve`, `inline_refs`), the
+operations in the order they are written (`operations`, `operations_by_path`, `find_operation`)
+with their named examples (`Operation.example`), and the request paths a path template matches
+(`path_pattern`). The repository's top-level
 `openapi.yaml` is the file people edit; this package's `openapi.yaml` is the same file (a link in
 the source tree, a copy in a built wheel), and a test proves the bytes are identical.
 """
