@@ -1,19 +1,34 @@
-# Set-up and everyday commands. Every target bootstraps .venv itself on a fresh machine.
+# Set-up and everyday commands. Every target bootstraps .venv itself on a fresh machine, and
+# rebuilds it when it was made with another Python (or no longer runs).
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8090
+PYENV  ?= $(HOME)/.pyenv/versions
+# The interpreter a venv was made from, as "prefix-version": equal for $(PYTHON) and a good $(VENV).
+WHICH_PYTHON = import sys; print(sys.base_prefix + "-" + ".".join(map(str, sys.version_info[:3])))
+WANT_PYTHON := $(shell $(PYTHON) -c '$(WHICH_PYTHON)' 2>/dev/null)
+HAVE_PYTHON := $(shell $(PY) -c '$(WHICH_PYTHON)' 2>/dev/null)
+ifneq ($(WANT_PYTHON),$(HAVE_PYTHON))
+VENV_STALE = FORCE
+endif
+# The quick subset `test-fast` runs (what CI runs on 3.13 and `test-pythons` on each Python):
+# everything but the browser tests, the wheel build and the long conformance-suite runs.
+FAST_IGNORE = --ignore=tests/test_docs_browser.py --ignore=tests/test_mock_browser.py \
+              --ignore=tests/test_wheel.py --ignore=tests/test_contract_cli.py --ignore=tests/test_contract_suite.py
 
-.PHONY: serve test venv browser docs clean
+.PHONY: serve test test-fast test-pythons lint venv browser docs readme clean FORCE
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+$(STAMP): pyproject.toml $(VENV_STALE)
+	@test -n "$(WANT_PYTHON)" || { echo "$(PYTHON) does not run; set PYTHON=/path/to/python3.11+"; exit 1; }
+	@if [ "$(WANT_PYTHON)" != "$(HAVE_PYTHON)" ]; then \
+	  echo "(re)building $(VENV) with $(PYTHON) ($(WANT_PYTHON))"; rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 serve: $(STAMP)  ## serve session-mock (the API, Swagger UI, /__mock/ admin) on http://$(HOST):$(PORT)
@@ -22,14 +37,34 @@ serve: $(STAMP)  ## serve session-mock (the API, Swagger UI, /__mock/ admin) on 
 docs: $(STAMP)  ## build the static documentation site into site/
 	$(VENV)/bin/session-docs build site
 
+readme: $(STAMP)  ## regenerate the README's generated tables (operations, properties)
+	$(VENV)/bin/session-docs table --write README.md
+	$(VENV)/bin/session-docs properties --write README.md
+
 # Debian's chromium for the real-browser tests (root on CI machines; never a browser download).
 browser:
 	@test -x /usr/bin/chromium || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) browser  ## run every test
+lint: $(STAMP)  ## ruff and mypy (strict for the packages), configured in pyproject.toml
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: lint browser  ## run every test (lint first)
 	$(PY) -m pytest
 
+test-fast: $(STAMP)  ## the quick subset (no browser, wheel or long conformance runs)
+	$(PY) -m pytest $(FAST_IGNORE)
+
+# The fast tests on every supported Python from pyenv, each in its own venv (.venv-3.11, ...).
+test-pythons:  ## the quick subset on Python 3.11, 3.12 and 3.13 (pyenv)
+	@for v in 3.11 3.12 3.13; do \
+	  py=$$(ls -d $(PYENV)/$$v.*/bin/python3 2>/dev/null | sort -V | tail -1); \
+	  test -n "$$py" || { echo "no Python $$v under $(PYENV)"; exit 1; }; \
+	  echo "== Python $$v ($$py)"; \
+	  $(MAKE) --no-print-directory test-fast PYTHON=$$py VENV=.venv-$$v || exit 1; \
+	done
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-3.* build dist *.egg-info

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.mock_process import MockProcess  # noqa: E402
+from tests.mock_process import MockProcess
 
 SESSION = "/api/v1/session"
 

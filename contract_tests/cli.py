@@ -22,6 +22,10 @@ from typing import Any, TextIO
 
 import pytest
 
+from contract_tests.options import add_cli_options
+from contract_tests.options import pytest_args as options_pytest_args
+from session_spec import toolkit_version
+
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -35,25 +39,10 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(prog="session-contract", description="Conformance suite for the session API contract.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {toolkit_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="check a deployment, property by property")
-    run.add_argument("--base-url", help="deployment to check (default: the reference implementation on loopback)")
-    run.add_argument("--header", action="append", default=[], metavar="'Name: value'",
-                     help="header sent with every request, repeatable (values never appear in any output)")
-    run.add_argument("--junit-xml", metavar="PATH", help="write JUnit XML, one testcase per property id")
-    run.add_argument("--report-md", metavar="PATH", help="write the Markdown report")
-    run.add_argument("--known-deviations", metavar="FILE", help="YAML: property id -> reason")
-    run.add_argument("--max-examples", type=int, default=25, metavar="N", help="examples per generated check (default: 25)")
-    run.add_argument("--seed", type=int, metavar="N", help="seed for the generated checks")
-    run.add_argument("--persistence-window", type=float, default=5.0, metavar="S", help="canary lifetime checked (default: 5)")
-    run.add_argument("--volume", type=int, default=300, metavar="N", help="sessions for persistence under volume (default: 300)")
-    run.add_argument("--concurrency", type=int, default=24, metavar="N", help="parallel requests (default: 24)")
-    run.add_argument("--max-rps", type=float, default=0.0, metavar="N", help="requests per second at most (default: no limit)")
-    run.add_argument("--time-budget", type=float, default=0.0, metavar="S", help="bound the run to about S seconds")
-    run.add_argument("--property", action="append", default=[], metavar="GLOB",
-                     help="check only the properties whose id matches (repeatable, e.g. 'persistence.*')")
-    run.add_argument("--skip-property", action="append", default=[], metavar="GLOB",
-                     help="do not check the properties whose id matches (repeatable)")
+    add_cli_options(run)
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the final table")
     diff = commands.add_parser("diff", help="compare openapi.yaml with a deployment's own OpenAPI description", add_help=False)
     diff.add_argument("args", nargs=argparse.REMAINDER)
@@ -61,28 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def pytest_args(ns: argparse.Namespace) -> list[str]:
-    """The in-process pytest command line for a `run`."""
-    args = [
-        str(PACKAGE_DIR), "--rootdir", str(PACKAGE_DIR), "-c", os.devnull,
+    """The in-process pytest command line for a `run`: the suite's package, its plugin, the options."""
+    return [
+        str(PACKAGE_DIR), "--rootdir", str(PACKAGE_DIR), "-c", os.devnull, "-p", "contract_tests.plugin",
         "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:warnings", "--capture=sys",
         "-o", "python_files=test_*.py", "-o", "python_functions=test_*", "-o", "addopts=",
-        "--max-examples", str(ns.max_examples), "--persistence-window", str(ns.persistence_window),
-        "--volume", str(ns.volume), "--concurrency", str(ns.concurrency), "--max-rps", str(ns.max_rps),
-        "--time-budget", str(ns.time_budget),
+        *options_pytest_args(ns),
     ]
-    if ns.base_url:
-        args += ["--base-url", ns.base_url]
-    for header in ns.header:
-        args += ["--header", header]
-    for glob in ns.property:
-        args += ["--property", glob]
-    for glob in ns.skip_property:
-        args += ["--skip-property", glob]
-    for flag, value in (("--known-deviations", ns.known_deviations), ("--contract-junit-xml", ns.junit_xml),
-                        ("--report-md", ns.report_md), ("--seed", ns.seed)):
-        if value is not None:
-            args += [flag, str(value)]
-    return args
 
 
 class _Observer:
@@ -112,8 +86,8 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
     from contract_tests.run import TargetUnreachable, probe
 
     try:
-        headers = dict(parse_header(raw) for raw in ns.header)
-        load_deviations(ns.known_deviations)
+        headers = dict(parse_header(raw) for raw in ns.contract_header)
+        load_deviations(ns.contract_known_deviations)
     except (ValueError, DeviationsError) as exc:
         print(f"session-contract: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -121,22 +95,22 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
 
     from contract_tests.properties import PROPERTIES
 
-    for glob in [*ns.property, *ns.skip_property]:
+    for glob in [*ns.contract_property, *ns.contract_skip_property]:
         if not any(fnmatch(pid, glob) for pid in PROPERTIES):
             print(f"session-contract: error: no property id matches {glob!r}", file=sys.stderr)
             return EXIT_USAGE
-    if ns.concurrency < 20:
+    if ns.contract_concurrency < 20:
         print("session-contract: error: --concurrency must be at least 20", file=sys.stderr)
         return EXIT_USAGE
-    if ns.base_url:
+    if ns.contract_base_url:
         try:
-            probe(ns.base_url, headers)
+            probe(ns.contract_base_url, headers)
         except TargetUnreachable as exc:
             print(f"session-contract: {exc}", file=sys.stderr)
             return EXIT_USAGE
     observer = _Observer(out, ns.quiet)
     if not ns.quiet:
-        observer.say(f"session-contract: checking {ns.base_url or 'the reference implementation (loopback)'}")
+        observer.say(f"session-contract: checking {ns.contract_base_url or 'the reference implementation (loopback)'}")
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     # Hypothesis' caches go to a temporary directory, not into the caller's working directory.
     scratch = tempfile.mkdtemp(prefix="session-contract-")
@@ -159,7 +133,7 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
         results.stopped = "interrupted"
     observer.say("")
     observer.say(render_table(results, contract_run.redact))
-    for label, path in (("JUnit XML", ns.junit_xml), ("Markdown report", ns.report_md)):
+    for label, path in (("JUnit XML", ns.contract_junit_xml), ("Markdown report", ns.contract_report_md)):
         if path:
             observer.say(f"{label}: {path}")
     if results.conformant:

@@ -303,7 +303,7 @@ class ContractClient:
     def close(self) -> None:
         self.http.close()
 
-    def __enter__(self) -> "ContractClient":
+    def __enter__(self) -> ContractClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

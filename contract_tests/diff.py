@@ -14,9 +14,10 @@ Every difference has a stable id, `KIND:METHOD PATH[ STATUS][ FIELD]`, e.g.
 `response-field:GET /api/v1/session/{session_id} 200 data`.
 
 Known deviations (`--known-deviations FILE`, YAML): a top-level mapping from difference ids to the
-reason they are accepted. `*` in an id matches any text (`"status:* 404"`). Keys that are not
-difference ids (such as the conformance suite's property ids, `list.always-404`) are ignored, so
-one file can serve both tools. Known ids that match nothing are reported as stale, not failed.
+reason they are accepted. `*` in an id matches any text (`"status:* 404"`). The file has the one
+format of `contract_tests.deviations`: the conformance suite's property ids (`list.always-404`) may
+stand beside difference ids and are left to `run`; any other key is an error. Known ids that
+match nothing are reported as stale, not failed.
 
 Exit status: 0 when every difference is known, 1 when any is not, 2 when a document cannot be
 fetched or read (one line on stderr).
@@ -35,11 +36,13 @@ from typing import Any
 import httpx
 import yaml
 
+from contract_tests.deviations import DIFFERENCE_KINDS, DeviationsError
+from contract_tests.deviations import load_known_deviations as load_shared_deviations
 from contract_tests.openapi_shapes import ApiShape, BodyFields, OperationShape, UnreadableDocument, api_shape
 from session_spec import SPEC_PATH
 
 DEFAULT_SPEC_PATH = SPEC_PATH
-KINDS = ("operation", "status", "parameter", "request-body", "request-field", "response-body", "response-field")
+KINDS = DIFFERENCE_KINDS
 ABSENT = "absent"
 
 
@@ -130,13 +133,14 @@ def _compare_operation(ours: OperationShape, theirs: OperationShape) -> list[Dif
         if status not in theirs.responses or status not in ours.responses:
             found.append(Difference("status", ours.method, ours.path, status, None, _documented(ours, status), _documented(theirs, status)))
             continue
-        mine, other = ours.responses[status], theirs.responses[status]
+        our_body, their_body = ours.responses[status], theirs.responses[status]
         if ours.method == "HEAD":
             continue
-        if (mine is None) != (other is None):
-            found.append(Difference("response-body", ours.method, ours.path, status, None, "no body" if mine is None else "JSON body", "no body" if other is None else "JSON body"))
-        elif mine is not None and other is not None:
-            found += _compare_fields("response-field", ours, status, mine, other)
+        if (our_body is None) != (their_body is None):
+            found.append(Difference("response-body", ours.method, ours.path, status, None,
+                                    "no body" if our_body is None else "JSON body", "no body" if their_body is None else "JSON body"))
+        elif our_body is not None and their_body is not None:
+            found += _compare_fields("response-field", ours, status, our_body, their_body)
     return found
 
 
@@ -158,16 +162,12 @@ def compare(contract: ApiShape, deployment: ApiShape) -> list[Difference]:
 
 
 def load_known_deviations(path: Path) -> dict[str, str]:
-    """Difference ids (or `*` patterns) to reasons; keys that are not difference ids are left out."""
+    """Difference ids (or `*` patterns) to reasons, from the one known-deviations format
+    (`contract_tests.deviations`); the file's property ids are `run`'s and are left out."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CannotLoad(f"cannot read known deviations {path}: {_reason(exc)}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise CannotLoad(f"known deviations {path}: expected a mapping of ids to reasons")
-    return {str(key): str(reason) for key, reason in data.items() if str(key).split(":", 1)[0] in KINDS and ":" in str(key)}
+        return load_shared_deviations(path).differences
+    except DeviationsError as exc:
+        raise CannotLoad(str(exc)) from exc
 
 
 def _matches(pattern: str, difference_id: str) -> bool:

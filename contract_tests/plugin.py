@@ -1,12 +1,14 @@
-"""The pytest plugin (entry point `pytest11`): options, the run's fixtures, results and reports.
+"""The pytest plugin of the conformance suite: options, the run's fixtures, results and reports.
 
-Installed, it registers its options in every pytest run, but it only starts a server, talks to a
-target or writes a report when tests of the `contract_tests` package are collected.
+Loaded only on request (`pytest -p contract_tests.plugin --pyargs contract_tests`; `session-contract
+run` does that itself), never by installation alone, so other pytest runs of the environment do not
+change. Its options are namespaced (`--contract-base-url`, ...; declared in `contract_tests.options`)
+and cannot collide with other plugins' (pytest-base-url's `--base-url`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,9 @@ from typing import Any
 import pytest
 
 from contract_tests.client import ContractClient
-from contract_tests.properties import PROPERTIES
 from contract_tests.deviations import DeviationsError, load_deviations
+from contract_tests.options import add_plugin_options
+from contract_tests.properties import PROPERTIES
 from contract_tests.redaction import parse_header
 from contract_tests.report import render_junit, render_markdown, render_table
 from contract_tests.run import ContractOptions, ContractRun, TargetUnreachable
@@ -24,58 +27,23 @@ RUN_KEY = pytest.StashKey[ContractRun]()
 RUN_LAST = ("persistence.until-delete", "consistency.read-your-writes")
 
 
-def _addoption(group: Any, name: str, **kwargs: Any) -> None:
-    """Register `--name`; if another plugin already owns it (pytest-base-url's --base-url), reuse it."""
-    try:
-        group.addoption(name, **kwargs)
-    except ValueError:
-        pass
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("session-contract", "session API conformance suite (contract_tests)")
-    _addoption(group, "--base-url", dest="base_url", default=None, metavar="URL",
-               help="deployment to check; without it the reference implementation is served on loopback")
-    _addoption(group, "--header", dest="contract_headers", action="append", default=[], metavar="'Name: value'",
-               help="header sent with every request (repeatable); values never appear in any output")
-    _addoption(group, "--known-deviations", dest="contract_known_deviations", default=None, metavar="FILE",
-               help="YAML mapping property id -> reason; those failures are reported as known")
-    _addoption(group, "--max-examples", dest="contract_max_examples", type=int, default=25, metavar="N",
-               help="Hypothesis/Schemathesis examples per generated check (default: 25)")
-    _addoption(group, "--seed", dest="contract_seed", type=int, default=None, metavar="N",
-               help="seed for the generated checks, to repeat a run")
-    _addoption(group, "--persistence-window", dest="contract_persistence_window", type=float, default=5.0,
-               metavar="S", help="seconds canary sessions must survive (default: 5)")
-    _addoption(group, "--volume", dest="contract_volume", type=int, default=300, metavar="N",
-               help="sessions created by the persistence-under-volume check (default: 300)")
-    _addoption(group, "--concurrency", dest="contract_concurrency", type=int, default=24, metavar="N",
-               help="parallel requests in the concurrency checks (default: 24, at least 20)")
-    _addoption(group, "--max-rps", dest="contract_max_rps", type=float, default=0.0, metavar="N",
-               help="at most N requests per second (default: 0, no limit)")
-    _addoption(group, "--time-budget", dest="contract_time_budget", type=float, default=0.0, metavar="S",
-               help="stop starting checks after S seconds, interrupt 10 s later (default: 0, no budget)")
-    _addoption(group, "--property", dest="contract_select", action="append", default=[], metavar="GLOB",
-               help="check only the properties whose id matches (repeatable, e.g. 'persistence.*')")
-    _addoption(group, "--skip-property", dest="contract_skip", action="append", default=[], metavar="GLOB",
-               help="do not check the properties whose id matches (repeatable)")
-    _addoption(group, "--report-md", dest="contract_report_md", default=None, metavar="PATH",
-               help="write the Markdown report here")
-    _addoption(group, "--contract-junit-xml", dest="contract_junit_xml", default=None, metavar="PATH",
-               help="write JUnit XML with one testcase per property id")
+    add_plugin_options(group)
 
 
 def options_from(config: pytest.Config) -> ContractOptions:
     """The run's options, or a UsageError naming what is wrong (never a header's value)."""
     try:
-        headers = dict(parse_header(raw) for raw in config.getoption("contract_headers") or [])
+        headers = dict(parse_header(raw) for raw in config.getoption("contract_header") or [])
         deviations = load_deviations(config.getoption("contract_known_deviations"))
     except (ValueError, DeviationsError) as exc:
         raise pytest.UsageError(str(exc)) from None
     concurrency = config.getoption("contract_concurrency")
     if concurrency < 20:
-        raise pytest.UsageError("--concurrency must be at least 20")
+        raise pytest.UsageError("--contract-concurrency must be at least 20")
     return ContractOptions(
-        base_url=config.getoption("base_url"),
+        base_url=config.getoption("contract_base_url"),
         headers=headers,
         known_deviations=deviations,
         max_examples=max(1, config.getoption("contract_max_examples")),
@@ -105,9 +73,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     """Canaries are re-checked last, and the read-your-writes tally is read after every write."""
     if not any(property_of(item) for item in items):
         return
-    select, skip = config.getoption("contract_select"), config.getoption("contract_skip")
+    select, skip = config.getoption("contract_property"), config.getoption("contract_skip_property")
     if select or skip:
-        keep, drop = [], []
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
         for item in items:
             pid = property_of(item)
             chosen = pid is None or ((not select or any(fnmatch(pid, g) for g in select)) and not any(fnmatch(pid, g) for g in skip))
@@ -166,7 +135,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
     outcome = yield
     pid = property_of(item)
     if pid is not None:

@@ -168,7 +168,7 @@ class ContractRun:
             return self.final
         if self._timer is not None:
             self._timer.cancel()
-        created, left = 0, []
+        created, left = 0, list[str]()
         if self.client is not None:
             previous = _ignore_sigint()
             try:

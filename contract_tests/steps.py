@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
-from contract_tests.client import ContractClient, data_of
+from contract_tests.client import ContractClient
+from contract_tests.client import data_of as data_of  # re-exported: the checks read data through steps
 from contract_tests.expect import ContractViolation, blocked, expect, expect_status, json_body
 
 
@@ -42,7 +43,7 @@ def read(client: ContractClient, sid: str, what: str) -> dict[str, Any]:
     expect_status(response, 200, what)
     body = json_body(response, what)
     expect(isinstance(body, dict), f"{what}: body is not a JSON object", response)
-    return body
+    return cast(dict[str, Any], body)
 
 
 def read_data(client: ContractClient, sid: str, what: str) -> dict[str, Any]:
@@ -51,7 +52,7 @@ def read_data(client: ContractClient, sid: str, what: str) -> dict[str, Any]:
     body = json_body(response, what)
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         blocked(f"GET answers no data object (see get.shape): {what}")
-    return body["data"]
+    return cast(dict[str, Any], body["data"])
 
 
 def timestamp(body: dict[str, Any], name: str, response: httpx.Response | None = None) -> datetime:
@@ -59,7 +60,7 @@ def timestamp(body: dict[str, Any], name: str, response: httpx.Response | None =
     raw = body.get(name)
     expect(isinstance(raw, str), f"{name} is missing or not a string: {raw!r}", response)
     try:
-        value = datetime.fromisoformat(raw)
+        value = datetime.fromisoformat(str(raw))
     except ValueError:
         raise ContractViolation(f"{name} {raw!r} is not an ISO 8601 date-time", response) from None
     expect(value.tzinfo is not None and value.utcoffset() is not None, f"{name} {raw!r} has no UTC offset", response)

@@ -39,7 +39,7 @@ class SessionModel(RuleBasedStateMachine):
         self.deleted: set[str] = set()
 
     def _pick(self, data: st.DataObject, pool: Any) -> str:
-        return data.draw(st.sampled_from(sorted(pool)))
+        return str(data.draw(st.sampled_from(sorted(pool))))
 
     @rule()
     def create(self) -> None:

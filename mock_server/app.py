@@ -24,8 +24,8 @@ from mock_server.latency import Latency
 from mock_server.lifespan import CloseStoreOnShutdown
 from mock_server.stand_in import StandIn
 from reference_impl import create_app
-from session_spec import SPEC_PATH
 from reference_impl.store import InMemorySessionStore, SessionStore
+from session_spec import SPEC_PATH
 
 
 def create_mock_app(

@@ -20,9 +20,10 @@ from mock_server.latency import Latency
 from mock_server.logs import configure_logging
 from mock_server.seed import SeedError, load_seed, parse_seed
 from mock_server.sqlite_store import SqliteSessionStore, StateFileError
-from reference_impl.json_body import JsonBodyError, parse_json
 from mock_server.stand_in_options import add_stand_in_options, describe_stand_in, stand_in_from_args
+from reference_impl.json_body import JsonBodyError, parse_json
 from reference_impl.store import InMemorySessionStore, SessionRecord, SessionStore
+from session_spec import toolkit_version
 
 PROG = "session-mock"
 T = TypeVar("T")
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
             "data and admin routes under /__mock/ (reset, requests, sessions)."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {toolkit_version()}")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s, reachable from this machine only)")
     parser.add_argument("--port", type=int, default=8090, help="port to listen on; 0 picks a free one (default: %(default)s)")
     parser.add_argument(
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(banner(base_url, args, store, sessions), flush=True)
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=0.5,
+        app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=0.5,  # type: ignore[arg-type]  # uvicorn takes seconds as a float
     )
     # On SIGINT/SIGTERM uvicorn shuts down (the lifespan closes the store), restores the handlers
     # it found and re-raises the signal: these handlers turn that into a quiet exit with status 0.

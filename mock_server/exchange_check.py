@@ -159,7 +159,8 @@ class ExchangeChecker:
         if operation is None:
             return self._undocumented_request_violations(method, path, status, headers, body)
         violations: list[Finding] = []
-        invalid_input = [i for i in request_issues if i.kind in ("request.malformed-id", "request.body-not-json", "request.body-schema", "request.body-missing", "request.content-type")]
+        invalid_kinds = ("request.malformed-id", "request.body-not-json", "request.body-schema", "request.body-missing", "request.content-type")
+        invalid_input = [i for i in request_issues if i.kind in invalid_kinds]
         if invalid_input and not 400 <= status < 500:
             violations.append(Finding("status.invalid-request-not-4xx", f"{method} {path} answered {status} to a request with {invalid_input[0].kind.removeprefix('request.')}"))
         documented = self.documented_responses(operation)
@@ -212,7 +213,7 @@ class ExchangeChecker:
 
     def _allow(self, template: str, headers: dict[str, str]) -> list[Finding]:
         allow = headers.get("allow")
-        documented = {method for method in self.path_item_methods(template)}
+        documented = set(self.path_item_methods(template))
         if allow is None:
             return [Finding("allow.missing", f"405 on {template} without an Allow header")]
         sent = {part.strip().upper() for part in allow.split(",") if part.strip()}

@@ -33,7 +33,8 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 
 
 def _operation_id(scope: Scope) -> str | None:
-    return scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
+    operation_id: str | None = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
+    return operation_id
 
 
 def _request_session_id(scope: Scope) -> uuid.UUID | None:

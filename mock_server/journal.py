@@ -11,7 +11,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -67,7 +67,7 @@ class JournalMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        received_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        received_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         status = 500
         path, query = scope["path"], scope.get("query_string", b"").decode("latin-1")
         notes: dict[str, Any] | None = None

@@ -14,7 +14,7 @@ class Latency:
     high_ms: int = 0
 
     @classmethod
-    def parse(cls, text: str) -> "Latency":
+    def parse(cls, text: str) -> Latency:
         """`"250"` or `"100-400"`; raises ValueError with a readable message otherwise."""
         low, sep, high = text.strip().partition("-")
         if not low.isdigit() or (sep and not high.isdigit()):

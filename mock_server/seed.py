@@ -14,8 +14,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from reference_impl.handlers import parse_session_id
 from reference_impl.errors import RequestValidationError
+from reference_impl.handlers import parse_session_id
 from reference_impl.store import SessionRecord, SessionStore, utc_now
 
 SEED_KEYS = {"sessionId", "data", "createdAt", "updatedAt"}

@@ -166,7 +166,7 @@ class SqliteSessionStore(SessionStore):
         self._write("DELETE FROM sessions", ())
 
     async def count(self) -> int:
-        return self._db.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        return int(self._db.execute("SELECT count(*) FROM sessions").fetchone()[0])
 
     async def close(self) -> None:
         self._db.close()

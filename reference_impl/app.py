@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import connexion
 from connexion.middleware import MiddlewarePosition
@@ -15,18 +15,19 @@ from reference_impl import errors
 from reference_impl.bodyless import IgnoreBodyOfBodylessOperations, bodyless_operation_ids
 from reference_impl.handlers import SessionHandlers
 from reference_impl.json_body import StrictJsonBody, json_body_operation_ids
-from session_spec import HTTP_METHODS, SPEC_PATH, load_spec
+from reference_impl.served_spec import ANY_METHOD, SPEC_JSON_PATH, SPEC_YAML_PATH, ServedSpec
 from reference_impl.store import InMemorySessionStore, SessionStore
+from session_spec import SPEC_PATH, load_spec, operations_by_path, path_pattern
 
 API_PREFIX = "/api/v1"
 
 
 def documented_methods(spec: dict[str, Any]) -> Callable[[str], list[str] | None]:
     """A function from a request path to the methods the spec documents for it (None: unknown path)."""
-    table = []
-    for template, item in spec["paths"].items():
-        pattern = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)))
-        table.append((pattern, sorted(m.upper() for m in item if m in HTTP_METHODS)))
+    table = [
+        (path_pattern(template), sorted(op.method.upper() for op in ops))
+        for template, ops in operations_by_path(spec).items()
+    ]
 
     def lookup(path: str) -> list[str] | None:
         for pattern, methods in table:
@@ -59,10 +60,14 @@ def create_app(
         validate_responses=True,
         strict_validation=False,
         swagger_ui_options=SwaggerUIOptions(
-            spec_path=f"{API_PREFIX}/openapi.json",
+            serve_spec=False,  # served as written below, not as Connexion's resolved copy
+            spec_path=SPEC_JSON_PATH,
             swagger_ui_path=f"{API_PREFIX}/ui",
         ),
     )
+    served = ServedSpec(spec)
+    app.add_url_rule(SPEC_JSON_PATH, "openapi_json", served.json, methods=ANY_METHOD)
+    app.add_url_rule(SPEC_YAML_PATH, "openapi_yaml", served.yaml, methods=ANY_METHOD)
     errors.register(app, documented_methods(spec))
     app.add_middleware(StrictJsonBody, position=MiddlewarePosition.BEFORE_VALIDATION, operation_ids=json_body_operation_ids(spec))
     app.add_middleware(IgnoreBodyOfBodylessOperations, operation_ids=bodyless_operation_ids(spec))

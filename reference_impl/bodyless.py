@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from session_spec import HTTP_METHODS
+from session_spec import operations
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
@@ -19,12 +19,7 @@ ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitab
 
 def bodyless_operation_ids(spec: dict[str, Any]) -> frozenset[str]:
     """The operationIds of the spec's operations that declare no requestBody."""
-    return frozenset(
-        operation["operationId"]
-        for item in spec["paths"].values()
-        for method, operation in item.items()
-        if method in HTTP_METHODS and "requestBody" not in operation
-    )
+    return frozenset(operation.operation_id for operation in operations(spec) if operation.request_body is None)
 
 
 class IgnoreBodyOfBodylessOperations:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from connexion import AsyncApp
 from connexion.exceptions import BadRequestProblem, ProblemException, UnsupportedMediaTypeProblem
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
+
+ErrorHandler = Callable[[ConnexionRequest, HTTPException], ConnexionResponse]
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +99,7 @@ def _http_exception(request: ConnexionRequest, exc: HTTPException) -> ConnexionR
     return render(request, exc.status_code, detail, dict(exc.headers or {}))
 
 
-def _route_not_found(allowed: Callable[[str], list[str] | None]):
+def _route_not_found(allowed: Callable[[str], list[str] | None]) -> ErrorHandler:
     """404 for unknown paths; but a path the spec documents whose id the router could not match
     (a newline in it, say) is a malformed id: 422, as for any other malformed id."""
 
@@ -109,7 +112,7 @@ def _route_not_found(allowed: Callable[[str], list[str] | None]):
     return handler
 
 
-def _method_not_allowed(allowed: Callable[[str], list[str] | None]):
+def _method_not_allowed(allowed: Callable[[str], list[str] | None]) -> ErrorHandler:
     """405 with an `Allow` header naming the methods the path answers (RFC 9110 section 15.5.6).
 
     For the spec's paths: the methods it documents, plus HEAD wherever GET is documented (the

@@ -16,7 +16,7 @@ def free_port(host: str = "127.0.0.1") -> int:
     """A loopback port nothing listens on at this moment (for a server to start on, or to find closed)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])
 
 
 class LiveServer:
@@ -38,7 +38,7 @@ class LiveServer:
     def _run(self) -> None:
         self.server.run(sockets=[self._socket])
 
-    def start(self, timeout: float = 15.0) -> "LiveServer":
+    def start(self, timeout: float = 15.0) -> LiveServer:
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
@@ -52,7 +52,7 @@ class LiveServer:
         self._thread.join(timeout)
         self._socket.close()
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -43,7 +43,7 @@ def copy_json(value: Any) -> Any:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -59,7 +59,7 @@ class SessionRecord:
         if self.updated_at is None:
             self.updated_at = self.created_at
 
-    def copy(self) -> "SessionRecord":
+    def copy(self) -> SessionRecord:
         return SessionRecord(self.session_id, copy_json(self.data), self.created_at, self.updated_at)
 
     def to_json(self) -> dict[str, Any]:

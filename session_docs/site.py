@@ -6,11 +6,10 @@ import json
 import shutil
 from pathlib import Path
 
-import yaml
 from swagger_ui_bundle import swagger_ui_path
 
 from session_docs.render import contract_page, swagger_ui_page
-from session_spec import DEFAULT_SPEC_PATH
+from session_spec import DEFAULT_SPEC_PATH, load_spec, spec_bytes
 
 SWAGGER_UI_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-16x16.png", "favicon-32x32.png")
 SITE_FILES = ("index.html", "contract.html", "openapi.yaml", "openapi.json", *(f"swagger-ui/{name}" for name in SWAGGER_UI_FILES))
@@ -24,8 +23,8 @@ def build_site(out_dir: Path, spec_path: Path = DEFAULT_SPEC_PATH) -> list[Path]
     published unchanged as YAML and converted to JSON.
     """
     out_dir = Path(out_dir)
-    source = Path(spec_path).read_text(encoding="utf-8")
-    spec = yaml.safe_load(source)
+    source = spec_bytes(spec_path).decode("utf-8")
+    spec = load_spec(spec_path)
     assets = out_dir / "swagger-ui"
     assets.mkdir(parents=True, exist_ok=True)
     for name in SWAGGER_UI_FILES:

@@ -1,8 +1,10 @@
 """The session API contract, `openapi.yaml`, shipped as package data, and its only reader.
 
 Everything else in the toolkit asks this module for the spec: the raw bytes (`spec_bytes`), the
-document as plain data (`load_spec`), local `$ref` resolution (`resolve`), the operations in the
-order they are written (`operations`) and their named examples. The repository's top-level
+document as plain data (`load_spec`), local `$ref` resolution (`resolve`, `inline_refs`), the
+operations in the order they are written (`operations`, `operations_by_path`, `find_operation`)
+with their named examples (`Operation.example`), and the request paths a path template matches
+(`path_pattern`). The repository's top-level
 `openapi.yaml` is the file people edit; this package's `openapi.yaml` is the same file (a link in
 the source tree, a copy in a built wheel), and a test proves the bytes are identical.
 """
@@ -10,6 +12,8 @@ the source tree, a copy in a built wheel), and a test proves the bytes are ident
 from __future__ import annotations
 
 import copy
+import importlib.metadata
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -20,8 +24,18 @@ import yaml
 SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 """Where the packaged contract lies on disk (inside the installed package)."""
 DEFAULT_SPEC_PATH = SPEC_PATH
+DISTRIBUTION = "session-contract-toolkit"
+"""The name the toolkit is installed under (pyproject.toml's `project.name`)."""
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 """The operation keys of an OpenAPI 3.0 path item (OpenAPI 3.0.3, "Path Item Object")."""
+
+
+def toolkit_version() -> str:
+    """The installed toolkit's version (from its distribution metadata), for every command's `--version`."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def spec_bytes(path: Path = SPEC_PATH) -> bytes:
@@ -65,10 +79,22 @@ def resolve(spec: dict[str, Any], node: Any) -> Any:
     return node
 
 
+def inline_refs(spec: dict[str, Any], node: Any) -> Any:
+    """`node` with every local `$ref`, at any depth, replaced by what it names (for JSON Schema
+    validators that do not know the document). Raises ValueError as `resolve` does; a recursive
+    schema would not terminate (the contract has none)."""
+    node = resolve(spec, node)
+    if isinstance(node, dict):
+        return {key: inline_refs(spec, value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [inline_refs(spec, value) for value in node]
+    return node
+
+
 def ref_name(node: Any) -> str | None:
     """The last segment of a `$ref` (a component's name), or None when `node` is inline."""
     if isinstance(node, dict) and isinstance(node.get("$ref"), str):
-        return node["$ref"].rsplit("/", 1)[-1]
+        return str(node["$ref"]).rsplit("/", 1)[-1]
     return None
 
 
@@ -126,6 +152,22 @@ class Operation:
     def title(self) -> str:
         return f"{self.method.upper()} {self.path}"
 
+    def response(self, status: str) -> Response:
+        """The documented response for `status` (KeyError when the operation does not document it)."""
+        for response in self.responses:
+            if response.status == status:
+                return response
+        raise KeyError(f"{self.title} documents no {status} response")
+
+    def example(self, status: str, name: str, media_type: str = "application/json") -> Any:
+        """The value of the named example of the `status` response body (KeyError when there is none)."""
+        for body in self.response(status).bodies:
+            if body.media_type == media_type:
+                for example in body.examples:
+                    if example.name == name:
+                        return example.value
+        raise KeyError(f"{self.title} {status} has no {media_type} example {name!r}")
+
 
 def _examples(spec: dict[str, Any], media: dict[str, Any]) -> list[Example]:
     found = []
@@ -182,3 +224,24 @@ def operations(spec: dict[str, Any]) -> list[Operation]:
                 )
             )
     return found
+
+
+def path_pattern(template: str) -> re.Pattern[str]:
+    """A regular expression for the concrete paths of a path template: each `{name}` is one segment."""
+    return re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)))
+
+
+def operations_by_path(spec: dict[str, Any]) -> dict[str, list[Operation]]:
+    """The operations grouped by path template, both in the order of the document."""
+    grouped: dict[str, list[Operation]] = {}
+    for operation in operations(spec):
+        grouped.setdefault(operation.path, []).append(operation)
+    return grouped
+
+
+def find_operation(spec: dict[str, Any], method: str, path: str) -> Operation:
+    """The operation documented for `method` (any case) on the path template `path` (KeyError if none)."""
+    for operation in operations_by_path(spec).get(path, []):
+        if operation.method == method.lower():
+            return operation
+    raise KeyError(f"{method.upper()} {path} is not documented")

@@ -176,7 +176,7 @@ class BackwardsClockStore(InMemorySessionStore):
             return None
         previous = record.updated_at
         await super().update(session_id, data)
-        record.updated_at = previous - timedelta(seconds=1)  # type: ignore[operator]
+        record.updated_at = previous - timedelta(seconds=1)  # type: ignore[operator,assignment]
         return record.copy()
 
 
@@ -347,5 +347,5 @@ BROKEN = [
 
 CORRECT_BUT_DIFFERENT = Variant("incidental-differences", None, rewrite=incidental_differences, latency=0.002)
 
-# Like production as CONTRACT.md describes it: fails the run unless deviations/production.yaml is given.
+# Like the production service with its known deviations: fails the run unless deviations/production.yaml is given.
 PRODUCTION_LIKE = Variant("production-like", "list.always-404", rewrite=production_answers, refuse=production_refuses)

@@ -8,9 +8,8 @@ import httpx
 import pytest
 
 from reference_impl import create_app
-from session_spec import SPEC_PATH
 from reference_impl.serving import LiveServer
-from session_spec import load_spec
+from session_spec import SPEC_PATH, load_spec
 from tests.status_coverage import StatusRecorder
 
 

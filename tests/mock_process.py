@@ -30,7 +30,7 @@ class MockProcess:
         os.close(handle)
         self.log_path = Path(name)
 
-    def start(self, timeout: float = 30.0) -> "MockProcess":
+    def start(self, timeout: float = 30.0) -> MockProcess:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.args, cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True
@@ -76,7 +76,7 @@ class MockProcess:
         """Everything the mock has logged so far."""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    def __enter__(self) -> "MockProcess":
+    def __enter__(self) -> MockProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from session_spec import operations
+from session_spec import operations, path_pattern
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -22,7 +21,7 @@ class OperationMatcher:
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self._routes = [
-            (op.method.upper(), re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(op.path))), op.operation_id)
+            (op.method.upper(), path_pattern(op.path), op.operation_id)
             for op in operations(spec)
         ]
 

@@ -1,14 +1,14 @@
 """The suite's one client: it never changes sessions it did not create, never prints header values,
-keeps to --max-rps, and the plugin stays inert in a pytest run that does not collect the suite."""
+keeps to --max-rps."""
 
 from __future__ import annotations
+
+import time
 
 import httpx
 import pytest
 
-from contract_tests import client as client_module
 from contract_tests.client import ContractClient, RateLimiter, UnsafeRequest
-from contract_tests.plugin import RUN_KEY
 from contract_tests.redaction import parse_header
 
 
@@ -50,8 +50,8 @@ def test_rate_limiter_spaces_request_starts_by_one_over_max_rps(monkeypatch: pyt
         slept.append(seconds)
         clock["now"] += seconds
 
-    monkeypatch.setattr(client_module.time, "monotonic", lambda: clock["now"])
-    monkeypatch.setattr(client_module.time, "sleep", sleep)
+    monkeypatch.setattr(time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(time, "sleep", sleep)
     limiter = RateLimiter(max_rps=10)
     for _ in range(5):
         limiter.wait()
@@ -67,16 +67,11 @@ def test_header_parsing_errors_never_echo_the_value() -> None:
     assert "s3cr3t" not in str(error.value)
 
 
-def test_plugin_is_inert_when_the_suite_is_not_collected(request: pytest.FixtureRequest) -> None:
-    run = request.config.stash[RUN_KEY]
-    assert run.collected == {} and run.client is None and run.server is None
-
-
 def test_rate_limiter_allows_a_burst_then_keeps_the_average(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = {"now": 0.0}
     slept: list[float] = []
-    monkeypatch.setattr(client_module.time, "monotonic", lambda: clock["now"])
-    monkeypatch.setattr(client_module.time, "sleep", lambda s: (slept.append(s), clock.__setitem__("now", clock["now"] + s)))
+    monkeypatch.setattr(time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(time, "sleep", lambda s: (slept.append(s), clock.__setitem__("now", clock["now"] + s)))
     limiter = RateLimiter(max_rps=5, burst=3)
     for _ in range(5):
         limiter.wait()

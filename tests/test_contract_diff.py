@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import sys
@@ -11,15 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
-from contract_tests.diff import DEFAULT_SPEC_PATH
 from contract_tests.diff import main as diff
 from contract_tests.openapi_shapes import Field, SchemaReader, api_shape
 from reference_impl.serving import LiveServer, free_port
+from session_spec import load_spec
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EQUIVALENT = FIXTURES / "fastapi_equivalent.openapi.json"
@@ -85,7 +83,7 @@ def test_the_markdown_report_is_a_table_of_the_differences(capsys: pytest.Captur
 
 
 def test_a_get_summary_without_data_shows_as_field_differences(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # CONTRACT.md: recent production builds answer GET with sessionId, createdAt, updatedAt, message.
+    # Like recent production builds, which answer GET with sessionId, createdAt, updatedAt, message.
     def summary_instead_of_data(document: dict[str, Any]) -> None:
         session = document["components"]["schemas"]["SessionResponse"]
         del session["properties"]["data"]
@@ -136,7 +134,11 @@ def test_leaving_out_the_not_offered_list_endpoint_is_no_difference(tmp_path: Pa
     "spellings",
     [
         [{"type": "string", "nullable": True}, {"type": ["string", "null"]}, {"anyOf": [{"type": "string"}, {"type": "null"}]}, {"oneOf": [{"type": "null"}, {"type": "string"}]}],
-        [{"$ref": "#/components/schemas/Id"}, {"type": "string", "format": "uuid", "title": "Id", "examples": ["123e4567-e89b-42d3-a456-426614174000"]}, {"allOf": [{"$ref": "#/components/schemas/Id"}]}],
+        [
+            {"$ref": "#/components/schemas/Id"},
+            {"type": "string", "format": "uuid", "title": "Id", "examples": ["123e4567-e89b-42d3-a456-426614174000"]},
+            {"allOf": [{"$ref": "#/components/schemas/Id"}]},
+        ],
         [{"type": "array", "items": {"oneOf": [{"type": "string"}, {"type": "integer"}]}}, {"type": "array", "items": {"anyOf": [{"type": "integer"}, {"type": "string"}]}}],
         [{"type": "object", "additionalProperties": True}, {"additionalProperties": True}, {"type": ["object"]}],
         [{"enum": ["OK"]}, {"const": "OK"}, {"type": "string", "enum": ["OK"]}],
@@ -148,7 +150,7 @@ def test_equivalent_30_and_31_spellings_of_a_type_read_the_same(spellings: list[
 
 
 def test_fastapi_validation_errors_read_as_the_contracts() -> None:
-    ours = api_shape(yaml.safe_load(DEFAULT_SPEC_PATH.read_text(encoding="utf-8")))
+    ours = api_shape(load_spec())
     theirs = api_shape(json.loads(EQUIVALENT.read_text(encoding="utf-8")))
     key = ("GET", "/api/v1/session/{}")
     assert ours.operations[key].responses["422"] == theirs.operations[key].responses["422"] == {"": Field("validation-error", True)}
@@ -207,7 +209,10 @@ def test_the_reference_implementations_served_spec_matches_the_contract(base_url
     assert (code, report["differences"]) == (0, [])
 
 
-@pytest.mark.parametrize("content", ["{not json: [", "just a sentence", '{"swagger": "2.0", "paths": {}}', '{"openapi": "3.1.0", "paths": {"/x": {"get": {"responses": {"200": {"$ref": "#/nowhere"}}}}}}'])
+@pytest.mark.parametrize("content", [
+    "{not json: [", "just a sentence", '{"swagger": "2.0", "paths": {}}',
+    '{"openapi": "3.1.0", "paths": {"/x": {"get": {"responses": {"200": {"$ref": "#/nowhere"}}}}}}',
+])
 def test_a_file_that_is_not_an_openapi_3_description_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str) -> None:
     garbage = tmp_path / "garbage.json"
     garbage.write_text(content, encoding="utf-8")

@@ -31,7 +31,7 @@ def variant_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Cl
     places = [tmp_path_factory.mktemp(v.name) for v in variants]  # mktemp is not thread-safe
     with ThreadPoolExecutor(max_workers=2) as pool:
         runs = pool.map(run_against, variants, places)
-        return {variant.name: result for variant, result in zip(variants, runs)}
+        return {variant.name: result for variant, result in zip(variants, runs, strict=True)}
 
 
 def test_there_are_at_least_twelve_broken_variants_covering_distinct_properties() -> None:

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import playwright.sync_api as playwright_api
 import pytest
 
 from session_docs.site import build_site
@@ -16,21 +17,20 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 SPEC = load_spec()
 
-playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and shutil.which("chromium") is None, reason="Debian chromium missing: run `make browser`")
 
 
 class OfflinePage:
     """A Chromium page that serves file:// URLs and aborts (and records) every other request."""
 
-    def __init__(self, page: "playwright_api.Page") -> None:
+    def __init__(self, page: playwright_api.Page) -> None:
         self.page = page
         self.refused: list[str] = []
         self.errors: list[str] = []
         page.route("**/*", self._route)
         page.on("pageerror", lambda error: self.errors.append(str(error)))
 
-    def _route(self, route: "playwright_api.Route") -> None:
+    def _route(self, route: playwright_api.Route) -> None:
         if route.request.url.startswith("file://"):
             route.continue_()
         else:
@@ -46,7 +46,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator["playwright_api.Browser"]:
+def browser() -> Iterator[playwright_api.Browser]:
     with playwright_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield chromium
@@ -54,7 +54,7 @@ def browser() -> Iterator["playwright_api.Browser"]:
 
 
 @pytest.fixture()
-def offline_page(browser: "playwright_api.Browser") -> Iterator[OfflinePage]:
+def offline_page(browser: playwright_api.Browser) -> Iterator[OfflinePage]:
     context = browser.new_context(viewport={"width": 1280, "height": 1400})
     yield OfflinePage(context.new_page())
     context.close()

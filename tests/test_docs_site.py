@@ -88,7 +88,7 @@ def test_contract_page_carries_the_semantics_bullets_of_info_description(site: P
 
 
 def test_contract_page_escapes_html_in_the_spec(tmp_path: Path) -> None:
-    hostile = yaml.safe_load(DEFAULT_SPEC_PATH.read_text(encoding="utf-8"))
+    hostile = load_spec()
     operation = hostile["paths"]["/health"]["get"]
     operation["summary"] = "Health <script>alert('summary')</script>"
     operation["description"] = "Up <img src=x onerror=alert(1)> & running"

@@ -73,7 +73,7 @@ def page_port(tmp_path: Path) -> Iterator[int]:
     """A static page server on its own loopback port: another origin than the mock's."""
     (tmp_path / "index.html").write_text(PAGE, encoding="utf-8")
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -10,15 +10,14 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import yaml
 
 from mock_server import create_mock_app
 from mock_server.latency import Latency
-from session_spec import SPEC_PATH
 from reference_impl.serving import LiveServer
+from session_spec import find_operation, load_spec
 
 SESSION = "/api/v1/session"
-SPEC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+SPEC = load_spec()
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +91,7 @@ def test_cors_origins_option_replaces_the_local_default() -> None:
 
 
 def spec_example(path: str, method: str, status: str, name: str) -> object:
-    response = SPEC["paths"][path][method]["responses"][status]
-    if "$ref" in response:
-        response = SPEC["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
-    return response["content"]["application/json"]["examples"][name]["value"]
+    return find_operation(SPEC, method, path).example(status, name)
 
 
 def naming(example: object, sid: str) -> object:

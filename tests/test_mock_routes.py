@@ -26,7 +26,7 @@ from tests.mock_process import MockProcess
 
 SESSION = "/api/v1/session"
 OPERATIONS = operations(load_spec(SPEC_PATH))
-GET_ROUTES = ["/api/v1/openapi.json", "/api/v1/ui/", "/__mock/", "/__mock/requests", "/health", SESSION, "/"]
+GET_ROUTES = ["/api/v1/openapi.json", "/api/v1/openapi.yaml", "/api/v1/ui/", "/__mock/", "/__mock/requests", "/health", SESSION, "/"]
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS
 
 from mock_server import create_mock_app
-from session_spec import SPEC_PATH
 from reference_impl.serving import LiveServer
+from session_spec import SPEC_PATH
 
 schema = schemathesis.openapi.from_path(SPEC_PATH)
 schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=30)

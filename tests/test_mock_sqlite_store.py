@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -62,7 +62,7 @@ def test_records_are_copies_and_sessions_are_isolated(store: SqliteSessionStore)
 
 
 def test_put_clear_and_count(store: SqliteSessionStore) -> None:
-    created = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    created = datetime(2026, 1, 1, tzinfo=UTC)
     run(store.put(SessionRecord(uuid.uuid4(), {"seeded": True}, created)))
     run(store.create())
     assert run(store.count()) == 2

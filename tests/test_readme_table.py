@@ -1,4 +1,5 @@
-"""The README's operations table is generated from the spec and cannot silently disagree with it."""
+"""The README's generated tables (operations from the spec, properties from the suite's registry)
+cannot silently disagree with their sources."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from contract_tests.properties import PROPERTIES
 from session_docs.cli import main as session_docs
-from session_spec import load_spec, operations
+from session_docs.properties import PROPERTIES_BLOCK, properties_table
 from session_docs.table import END_MARKER, START_MARKER, MarkersMissing, operations_table, table_in, with_table
+from session_spec import load_spec, operations
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SPEC = load_spec()
@@ -23,7 +26,7 @@ def test_readme_operations_table_is_the_one_generated_from_the_spec() -> None:
 def test_generated_table_has_one_row_per_operation_with_every_status() -> None:
     rows = operations_table(SPEC).splitlines()[2:]
     assert len(rows) == len(operations(SPEC))
-    for row, operation in zip(rows, operations(SPEC)):
+    for row, operation in zip(rows, operations(SPEC), strict=True):
         assert f"`{operation.operation_id}`" in row and f"`{operation.method.upper()} {operation.path}`" in row
         for response in operation.responses:
             assert f" {response.status} " in row, (operation.operation_id, response.status)
@@ -47,3 +50,19 @@ def test_table_prints_the_generated_table(capsys: pytest.CaptureFixture[str]) ->
 def test_writing_needs_the_marker_comments() -> None:
     with pytest.raises(MarkersMissing):
         with_table("# no markers here\n", operations_table(SPEC))
+
+
+def test_readme_properties_table_is_the_one_generated_from_the_registry() -> None:
+    assert PROPERTIES_BLOCK.content_in(README.read_text(encoding="utf-8")) == properties_table(), (
+        "README.md's properties table disagrees with contract_tests/properties.py; run `make readme`"
+    )
+
+
+def test_properties_table_has_one_row_per_registered_property_and_check_catches_staleness(tmp_path: Path) -> None:
+    rows = properties_table().splitlines()[2:]
+    assert [row.split("`")[1] for row in rows] == list(PROPERTIES)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{PROPERTIES_BLOCK.start}\n| stale |\n{PROPERTIES_BLOCK.end}\n", encoding="utf-8")
+    assert session_docs(["properties", "--check", str(readme)]) == 1
+    assert session_docs(["properties", "--write", str(readme)]) == 0
+    assert session_docs(["properties", "--check", str(readme)]) == 0

@@ -1,4 +1,4 @@
-"""CONTRACT.md, row by row and bullet by bullet, against the reference implementation over real HTTP."""
+"""The contract (openapi.yaml and the semantics of its description), operation by operation and rule by rule, against the reference implementation over real HTTP."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -133,7 +134,7 @@ def test_health_answers_ok(client: httpx.Client) -> None:
 @pytest.mark.parametrize("method", ["GET", "POST", "PATCH", "DELETE"])
 @pytest.mark.parametrize("bad_id", ["not-a-uuid", "123", "123e4567-e89b-12d3-a456-42661417400", "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz"])
 def test_malformed_ids_are_422_with_fastapi_list(client: httpx.Client, method: str, bad_id: str) -> None:
-    kwargs = {"json": {"data": {}}} if method == "PATCH" else {}
+    kwargs: dict[str, Any] = {"json": {"data": {}}} if method == "PATCH" else {}
     assert_validation_error(client.request(method, f"{SESSION}/{bad_id}", **kwargs))
 
 

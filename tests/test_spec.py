@@ -9,48 +9,35 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
-from session_spec import HTTP_METHODS, SPEC_PATH, load_spec
-from session_spec import resolve as resolve_ref
 from reference_impl.handlers import SessionHandlers
+from session_spec import HTTP_METHODS, SPEC_PATH, inline_refs, load_spec
+from session_spec import operations as spec_operations
+from session_spec import resolve as resolve_ref
 
 SPEC: dict[str, Any] = load_spec()
 METHODS = set(HTTP_METHODS)
 
 
 def resolve(node: Any) -> Any:
-    """Follow a local `$ref` of this spec (recursively)."""
+    """Follow a local `$ref` of this spec (`session_spec.resolve`)."""
     return resolve_ref(SPEC, node)
 
 
-def inline_refs(node: Any) -> Any:
-    """The schema with every local `$ref` replaced by what it names (for jsonschema)."""
-    node = resolve(node)
-    if isinstance(node, dict):
-        return {key: inline_refs(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [inline_refs(value) for value in node]
-    return node
-
-
 def operations() -> list[tuple[str, str, dict[str, Any]]]:
-    return [
-        (path, method, op)
-        for path, item in SPEC["paths"].items()
-        for method, op in item.items()
-        if method in METHODS
-    ]
+    """(path, method, raw operation) in document order; the list of operations is session_spec's."""
+    return [(op.path, op.method, SPEC["paths"][op.path][op.method]) for op in spec_operations(SPEC)]
 
 
 def examples() -> list[tuple[str, dict[str, Any], Any]]:
     """(where, schema, example value) for every example in the spec's media types and parameters."""
     found = []
-    for path, method, op in operations():
-        media = [("request", op.get("requestBody", {}).get("content", {}))]
-        media += [(f"response {status}", resolve(response).get("content", {})) for status, response in op["responses"].items()]
-        for where, content in media:
-            for media_type, body in content.items():
-                for name, example in body.get("examples", {}).items():
-                    found.append((f"{method.upper()} {path} {where} {media_type} {name}", body["schema"], resolve(example)["value"]))
+    for op in spec_operations(SPEC):
+        media = [("request", op.request_body or [])]
+        media += [(f"response {response.status}", response.bodies) for response in op.responses]
+        for where, bodies in media:
+            for body in bodies:
+                for example in body.examples:
+                    found.append((f"{op.title} {where} {body.media_type} {example.name}", body.schema, example.value))
     for name, parameter in SPEC["components"]["parameters"].items():
         found.append((f"parameter {name}", parameter["schema"], parameter["example"]))
     return found
@@ -64,7 +51,7 @@ def test_spec_is_valid_openapi_3_0_3() -> None:
 
 @pytest.mark.parametrize(("where", "schema", "value"), examples(), ids=[e[0] for e in examples()])
 def test_every_example_matches_its_schema(where: str, schema: dict[str, Any], value: Any) -> None:
-    jsonschema.validate(value, inline_refs(schema), format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    jsonschema.validate(value, inline_refs(SPEC, schema), format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
 
 
 def test_every_operation_is_documented_with_an_example_per_response() -> None:

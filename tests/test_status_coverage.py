@@ -24,7 +24,6 @@ import uuid
 from collections.abc import Callable
 
 import httpx
-import pytest
 
 from reference_impl import StorageError, create_app
 from reference_impl.serving import LiveServer
