@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 import connexion
+from connexion.middleware import ConnexionMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 
 from reference_impl import errors
+from reference_impl.dispatch import DecoratedOnce
 from reference_impl.bodyless import IgnoreBodyOfBodylessOperations, bodyless_operation_ids
 from reference_impl.handlers import SessionHandlers
+from reference_impl.validators import compiled_validator_map
 from session_spec import HTTP_METHODS, SPEC_PATH, load_spec
 from reference_impl.store import InMemorySessionStore, SessionStore
 
@@ -50,11 +53,13 @@ def create_app(
     store = store if store is not None else InMemorySessionStore()
     spec = load_spec(spec_path)
     handlers = handlers_class(store)
-    app = connexion.AsyncApp(__name__)
+    # DecoratedOnce, innermost: handlers decorated once per operation (see reference_impl.dispatch).
+    app = connexion.AsyncApp(__name__, middlewares=[*ConnexionMiddleware.default_middlewares, DecoratedOnce])
     app.add_api(
         spec_path,
         resolver=Resolver(function_resolver=handlers.resolve),
         validate_responses=True,
+        validator_map=compiled_validator_map(),
         strict_validation=False,
         swagger_ui_options=SwaggerUIOptions(
             spec_path=f"{API_PREFIX}/openapi.json",
