@@ -30,18 +30,32 @@ class JournalEntry:
     durationMs: float
 
 
+def _as_entry(item: JournalEntry | tuple[str, str, str, int, float, float]) -> JournalEntry:
+    if isinstance(item, JournalEntry):
+        return item
+    method, path, query, status, received_at, duration_ms = item
+    when = datetime.fromtimestamp(received_at, timezone.utc).isoformat(timespec="milliseconds")
+    return JournalEntry(method, path, query, status, when, duration_ms)
+
+
 class RequestJournal:
     """A bounded, oldest-first record of the requests the mock received."""
 
     def __init__(self, limit: int = 500) -> None:
         self.limit = limit
-        self._entries: deque[JournalEntry] = deque(maxlen=limit)
+        # JournalEntry objects, or the raw fields `note` keeps (turned into entries when read).
+        self._entries: deque[JournalEntry | tuple[str, str, str, int, float, float]] = deque(maxlen=limit)
 
     def record(self, entry: JournalEntry) -> None:
         self._entries.append(entry)
 
+    def note(self, method: str, path: str, query: str, status: int, received_at: float, duration_ms: float) -> None:
+        """Record a request without building its entry: `received_at` (seconds since the epoch) is
+        formatted only when the journal is read, so a request pays for one tuple."""
+        self._entries.append((method, path, query, status, received_at, duration_ms))
+
     def entries(self) -> list[dict[str, Any]]:
-        return [asdict(entry) for entry in self._entries]
+        return [asdict(_as_entry(entry)) for entry in self._entries]
 
     def clear(self) -> None:
         self._entries.clear()
@@ -59,7 +73,7 @@ class JournalMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        received_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        received_at = time.time()
         status = 500
         path, query = scope["path"], scope.get("query_string", b"").decode("latin-1")
 
@@ -74,8 +88,9 @@ class JournalMiddleware:
         finally:
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
             if not path.startswith(ADMIN_PREFIX):
-                self.journal.record(JournalEntry(scope["method"], path, query, status, received_at, duration_ms))
-            access_log.info(
-                "%s %s%s %d %.1fms", scope["method"], path, f"?{query}" if query else "", status, duration_ms,
-                extra={"method": scope["method"], "path": path, "query": query, "status": status, "duration_ms": duration_ms},
-            )
+                self.journal.note(scope["method"], path, query, status, received_at, duration_ms)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s%s %d %.1fms", scope["method"], path, f"?{query}" if query else "", status, duration_ms,
+                    extra={"method": scope["method"], "path": path, "query": query, "status": status, "duration_ms": duration_ms},
+                )

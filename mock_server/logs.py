@@ -33,6 +33,13 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
         handler.setFormatter(JsonLineFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-5s %(name)s: %(message)s"))
+    # No log line shows the thread, the process or the calling source line, so none is collected
+    # per record (the logging module's documented optimisations): the access log is one record
+    # per request.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

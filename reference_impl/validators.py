@@ -18,11 +18,12 @@ expressions; a remaining `$ref`), keep the stock validator.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import jsonschema_rs
 from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import BadRequestProblem
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     VALIDATOR_MAP,
@@ -53,9 +54,19 @@ def _walk(node: Any, keys: set[str], formats: set[str]) -> None:
 
 
 def _format_check(name: str) -> Callable[[str], bool]:
-    if name in _FORMAT_CHECKER.checkers:
-        return lambda value: _FORMAT_CHECKER.conforms(value, name)
-    return lambda value: True
+    """Connexion's verdict on `format: name` (what `FormatChecker.conforms` answers, without its
+    per-call lookups)."""
+    if name not in _FORMAT_CHECKER.checkers:
+        return lambda value: True
+    check, raises = _FORMAT_CHECKER.checkers[name]
+
+    def conforms(value: str) -> bool:
+        try:
+            return bool(check(value))
+        except raises:
+            return False
+
+    return conforms
 
 
 def compile_check(schema: dict[str, Any]) -> CompiledCheck | None:
@@ -95,7 +106,22 @@ _CHECKS = CompiledChecks()
 
 
 class CompiledParameterValidator(ParameterValidator):
-    """Connexion's parameter validator with each parameter's schema compiled once."""
+    """Connexion's parameter validator with each parameter's schema compiled once.
+
+    When an operation has only path parameters (and validation is not strict), the path
+    parameters are read with the operation's URI parser straight from the scope, as
+    `ConnexionRequest.path_params` would, without building a request object.
+    """
+
+    def validate(self, scope: MutableMapping[str, Any]) -> None:
+        if self.strict_validation or any(self.parameters.get(where) for where in ("query", "header", "cookie")):
+            super().validate(scope)
+            return
+        path_params = self.uri_parser.resolve_path(scope.get("path_params", {}))
+        for param in self.parameters.get("path", []):
+            error = self.validate_parameter("path", path_params.get(param["name"].replace("-", "_")), param)
+            if error:
+                raise BadRequestProblem(detail=error)
 
     @staticmethod
     def validate_parameter(parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None) -> str | None:
