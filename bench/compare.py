@@ -17,7 +17,11 @@ bench/fallback_load.py, an httpx/asyncio client: it is much slower than wrk, so 
 target near its own speed and the figures are LESS ACCURATE (ratios near 1.0 mean little).
 
 Prints requests/s, p50 and p99 per scenario and target, the answers' status codes, and the
-ratios mock/Prism and mock-sqlite/mock. Only 127.0.0.1 is contacted (npm's registry aside, once).
+ratios mock/Prism, mock/ceiling and mock-sqlite/mock. It also prints req/CPU-s: requests answered
+per second of CPU the server process used (user + system, from /proc), i.e. its throughput had it
+its core to itself. On a machine busy with other work, wall-clock rps and p99 move by tens of per
+cent between runs while req/CPU-s moves much less; on a quiet machine the two agree closely.
+Only 127.0.0.1 is contacted (npm's registry aside, once).
 """
 
 from __future__ import annotations
@@ -93,10 +97,17 @@ class Result:
     p99_ms: float
     statuses: dict[str, int] = field(default_factory=dict)
     socket_errors: int = 0
+    cpu_seconds: float = 0.0
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def per_cpu_second(self) -> float:
+        """Requests answered per second of CPU the server used: its throughput if it had its core
+        to itself, much less moved by other work on the machine than `rps`."""
+        return self.requests / self.cpu_seconds if self.cpu_seconds else 0.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,17 +238,40 @@ def load_command(kind: str, server: Server, scenario: str, seconds: int, connect
     ]
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process `pid` and its descendants, from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        times[child] = (int(fields[11]) + int(fields[12])) / ticks
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo.extend(child for child, parent in parents.items() if parent == current)
+    return total
+
+
 def run_load(kind: str, server: Server, scenario: str, seconds: int, connections: int, cpu: int, unknown_id: str) -> Result:
     """One measurement: the load generator's `BENCH {...}` line parsed into a Result."""
     command = pinned(cpu, load_command(kind, server, scenario, seconds, connections, unknown_id))
+    cpu_before = cpu_seconds(server.process.pid)
     finished = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
+    cpu_used = cpu_seconds(server.process.pid) - cpu_before
     lines = [line for line in finished.stdout.splitlines() if line.startswith("BENCH ")]
     if finished.returncode != 0 or not lines:
         raise RuntimeError(f"load generator failed on {server.target}/{scenario}: {finished.stderr.strip() or finished.stdout.strip()}")
     data = json.loads(lines[-1].removeprefix("BENCH "))
     return Result(
         server.target, scenario, data["requests"], data["duration_us"] / 1e6, data["p50_us"] / 1000, data["p99_us"] / 1000,
-        data["statuses"], data["socket_errors"],
+        data["statuses"], data["socket_errors"], cpu_used,
     )
 
 
@@ -259,24 +293,27 @@ def report(results: list[Result], targets: list[str], scenarios: list[str], kind
     lines = []
     for scenario in scenarios:
         lines.append(f"\n{SCENARIOS[scenario].title}")
-        lines.append(f"  {'target':<13} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}   statuses")
+        lines.append(f"  {'target':<13} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'req/CPU-s':>10}   statuses")
         for target in targets:
             r = by.get((target, scenario))
             if r:
-                lines.append(f"  {target:<13} {r.rps:>9,.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f}   {status_note(r)}")
-    lines.append("\nRatios (rps: higher is better for the first; p99: lower is better for the first)")
+                lines.append(
+                    f"  {target:<13} {r.rps:>9,.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.per_cpu_second:>10,.0f}   {status_note(r)}"
+                )
+    lines.append(
+        "\nRatios: rps and req/CPU-s, higher is better for the first named; p99, lower is better for the first named"
+    )
     pairs = [(a, b) for a, b in [("mock", "prism"), ("mock", "ceiling"), ("mock-sqlite", "mock")] if a in targets and b in targets]
-    header = f"  {'scenario':<10}" + "".join(f" {a + '/' + b + ' rps':>22} {a + '/' + b + ' p99':>22}" for a, b in pairs)
-    lines.append(header)
-    for scenario in scenarios:
-        row = f"  {scenario:<10}"
-        for a, b in pairs:
+    for a, b in pairs:
+        lines.append(f"  {a}/{b}")
+        lines.append(f"    {'scenario':<10} {'rps':>8} {'req/CPU-s':>10} {'p99':>8}")
+        for scenario in scenarios:
             ra, rb = by.get((a, scenario)), by.get((b, scenario))
-            if ra and rb and rb.rps and rb.p99_ms:
-                row += f" {ra.rps / rb.rps:>22.2f}x {ra.p99_ms / rb.p99_ms:>21.2f}x"
-            else:
-                row += f" {'-':>22} {'-':>22}"
-        lines.append(row)
+            if ra and rb and rb.rps and rb.p99_ms and rb.per_cpu_second:
+                lines.append(
+                    f"    {scenario:<10} {ra.rps / rb.rps:>7.2f}x {ra.per_cpu_second / rb.per_cpu_second:>9.2f}x"
+                    f" {ra.p99_ms / rb.p99_ms:>7.2f}x"
+                )
     if "mock" in targets and "prism" in targets:
         verdicts = []
         for scenario in scenarios:
@@ -327,11 +364,15 @@ def main(argv: list[str] | None = None) -> int:
                     run_load(kind, server, scenario, args.warmup, args.connections, args.client_cpu, unknown_id)
                 result = run_load(kind, server, scenario, args.duration, args.connections, args.client_cpu, unknown_id)
                 results.append(result)
-                print(f"  {scenario:<8} {target:<12} {result.rps:>9,.0f} req/s  p99 {result.p99_ms:.2f} ms", flush=True)
+                print(
+                    f"  {scenario:<8} {target:<12} {result.rps:>9,.0f} req/s  p99 {result.p99_ms:.2f} ms"
+                    f"  {result.per_cpu_second:,.0f} req/CPU-s",
+                    flush=True,
+                )
     print(report(results, args.targets, args.scenarios, kind))
     print(f"\nload average at end {load_average()}")
     if args.json:
-        args.json.write_text(json.dumps([{**vars(r), "rps": r.rps} for r in results], indent=2))
+        args.json.write_text(json.dumps([{**vars(r), "rps": r.rps, "per_cpu_second": r.per_cpu_second} for r in results], indent=2))
     return 0
 
 
