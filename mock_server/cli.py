@@ -11,10 +11,12 @@ import sys
 from pathlib import Path
 
 import uvicorn
+from connexion.middleware import MiddlewarePosition
 
 from mock_server.app import create_mock_app
 from mock_server.cors import describe as describe_cors
 from mock_server.latency import Latency
+from mock_server.lifespan import FreezeHeapAfterStartup
 from mock_server.seed import SeedError, load_seed, parse_seed
 from mock_server.sqlite_store import SqliteSessionStore, StateFileError
 from mock_server.logs import configure_logging
@@ -135,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     host, port = sock.getsockname()[:2]
     base_url = f"http://{host}:{port}"
     app = create_mock_app(store, cors_origins=args.cors_origins, latency=args.latency)
+    app.add_middleware(FreezeHeapAfterStartup, position=MiddlewarePosition.BEFORE_EXCEPTION)
     print(banner(base_url, args, store, sessions), flush=True)
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=0.5,
