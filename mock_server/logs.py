@@ -43,6 +43,9 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Connexion notes at INFO, on every answer without a body (HEAD, 204), that it skipped
+    # validating a body there is none of: a line per request that says nothing to a user.
+    logging.getLogger("connexion.middleware.validation").setLevel(max(level, logging.WARNING) if level >= logging.INFO else level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
