@@ -8,11 +8,13 @@ from typing import Any, Callable
 
 import connexion
 from connexion.middleware import ConnexionMiddleware
+from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 
 from reference_impl import errors
 from reference_impl.dispatch import DecoratedOnce
+from reference_impl.response_validation import CachedResponseValidationMiddleware
 from reference_impl.bodyless import IgnoreBodyOfBodylessOperations, bodyless_operation_ids
 from reference_impl.handlers import SessionHandlers
 from reference_impl.validators import compiled_validator_map
@@ -53,8 +55,14 @@ def create_app(
     store = store if store is not None else InMemorySessionStore()
     spec = load_spec(spec_path)
     handlers = handlers_class(store)
-    # DecoratedOnce, innermost: handlers decorated once per operation (see reference_impl.dispatch).
-    app = connexion.AsyncApp(__name__, middlewares=[*ConnexionMiddleware.default_middlewares, DecoratedOnce])
+    # Connexion's middlewares, with its response validation caching spec-only work
+    # (reference_impl.response_validation), and DecoratedOnce innermost: handlers decorated once
+    # per operation (reference_impl.dispatch).
+    middlewares = [
+        CachedResponseValidationMiddleware if middleware is ResponseValidationMiddleware else middleware
+        for middleware in ConnexionMiddleware.default_middlewares
+    ]
+    app = connexion.AsyncApp(__name__, middlewares=[*middlewares, DecoratedOnce])
     app.add_api(
         spec_path,
         resolver=Resolver(function_resolver=handlers.resolve),
