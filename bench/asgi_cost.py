@@ -19,18 +19,18 @@ import pstats
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from starlette.types import ASGIApp, Message
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 SESSION = "/api/v1/session"
-App = Callable[[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]], Awaitable[None]]
 
 
-async def call(app: App, method: str, path: str) -> tuple[int, bytes]:
+async def call(app: ASGIApp, method: str, path: str) -> tuple[int, bytes]:
     """One HTTP request through the ASGI app: its status and body."""
     scope = {
         "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1", "method": method,
@@ -38,12 +38,12 @@ async def call(app: App, method: str, path: str) -> tuple[int, bytes]:
         "headers": [(b"host", b"127.0.0.1:8090"), (b"user-agent", b"bench")],
         "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8090), "state": {},
     }
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     await app(scope, receive, send)
@@ -51,7 +51,7 @@ async def call(app: App, method: str, path: str) -> tuple[int, bytes]:
     return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
 
-async def scenario_calls(app: App, scenario: str, requests: int) -> None:
+async def scenario_calls(app: ASGIApp, scenario: str, requests: int) -> None:
     import json
 
     status, body = await call(app, "POST", SESSION)
@@ -72,14 +72,14 @@ async def scenario_calls(app: App, scenario: str, requests: int) -> None:
         assert status in (200, 201, 204, 404), status
 
 
-def build(target: str) -> App:
+def build(target: str) -> ASGIApp:
     if target == "ceiling":
         from ceiling_app import app
 
-        return app  # type: ignore[return-value]
+        return app
     from mock_server.app import create_mock_app
 
-    return create_mock_app()  # type: ignore[return-value]
+    return cast(ASGIApp, create_mock_app())
 
 
 def main() -> None:

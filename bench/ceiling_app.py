@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
@@ -25,7 +25,7 @@ SESSIONS: dict[uuid.UUID, dict[str, Any]] = {}
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _session_id(request: Request) -> uuid.UUID | None:

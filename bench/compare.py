@@ -263,7 +263,7 @@ def run_load(kind: str, server: Server, scenario: str, seconds: int, connections
     """One measurement: the load generator's `BENCH {...}` line parsed into a Result."""
     command = pinned(cpu, load_command(kind, server, scenario, seconds, connections, unknown_id))
     cpu_before = cpu_seconds(server.process.pid)
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120, check=False)
     cpu_used = cpu_seconds(server.process.pid) - cpu_before
     lines = [line for line in finished.stdout.splitlines() if line.startswith("BENCH ")]
     if finished.returncode != 0 or not lines:

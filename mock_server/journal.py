@@ -11,7 +11,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,7 +34,7 @@ def _as_entry(item: JournalEntry | tuple[str, str, str, int, float, float]) -> J
     if isinstance(item, JournalEntry):
         return item
     method, path, query, status, received_at, duration_ms = item
-    when = datetime.fromtimestamp(received_at, timezone.utc).isoformat(timespec="milliseconds")
+    when = datetime.fromtimestamp(received_at, UTC).isoformat(timespec="milliseconds")
     return JournalEntry(method, path, query, status, when, duration_ms)
 
 

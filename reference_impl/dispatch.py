@@ -37,7 +37,7 @@ class DecoratedOperation:
         await response(scope, receive, send)
 
 
-class DecoratedOnceAPI(RoutedAPI[DecoratedOperation]):
+class DecoratedOnceAPI(RoutedAPI[DecoratedOperation]):  # type: ignore[misc]
     def __init__(self, *args: Any, pythonic_params: bool = False, jsonifier: Jsonifier | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pythonic_params = bool(pythonic_params)
@@ -48,7 +48,7 @@ class DecoratedOnceAPI(RoutedAPI[DecoratedOperation]):
         return DecoratedOperation(operation, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)
 
 
-class DecoratedOnce(RoutedMiddleware[DecoratedOnceAPI]):
+class DecoratedOnce(RoutedMiddleware[DecoratedOnceAPI]):  # type: ignore[misc]
     """Innermost Connexion middleware: answers routed operations through handlers decorated once."""
 
     api_cls = DecoratedOnceAPI

@@ -21,7 +21,7 @@ from connexion.middleware.response_validation import (
 from connexion.operations import AbstractOperation
 
 
-class CachedResponseValidationOperation(ResponseValidationOperation):
+class CachedResponseValidationOperation(ResponseValidationOperation):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._accepted_mime_types: set[str] = set()
@@ -39,14 +39,14 @@ class CachedResponseValidationOperation(ResponseValidationOperation):
             ResponseValidationOperation.validate_required_headers(headers, response_definition)
 
 
-class CachedResponseValidationAPI(ResponseValidationAPI):
+class CachedResponseValidationAPI(ResponseValidationAPI):  # type: ignore[misc]
     def make_operation(self, operation: AbstractOperation) -> ResponseValidationOperation:
         if self.validate_responses:
             return CachedResponseValidationOperation(self.next_app, operation=operation, validator_map=self.validator_map)
         return super().make_operation(operation)
 
 
-class CachedResponseValidationMiddleware(ResponseValidationMiddleware):
+class CachedResponseValidationMiddleware(ResponseValidationMiddleware):  # type: ignore[misc]
     """Connexion's `ResponseValidationMiddleware`, with its operations' spec-only work cached."""
 
     api_cls = CachedResponseValidationAPI

@@ -84,7 +84,7 @@ def compile_check(schema: dict[str, Any]) -> CompiledCheck | None:
     validator = jsonschema_rs.Draft4Validator(
         body, validate_formats=True, formats={name: _format_check(name) for name in formats}
     )
-    return validator.is_valid  # type: ignore[no-any-return]
+    return validator.is_valid
 
 
 class CompiledChecks:
@@ -105,7 +105,7 @@ class CompiledChecks:
 _CHECKS = CompiledChecks()
 
 
-class CompiledParameterValidator(ParameterValidator):
+class CompiledParameterValidator(ParameterValidator):  # type: ignore[misc]
     """Connexion's parameter validator with each parameter's schema compiled once.
 
     When an operation has only path parameters (and validation is not strict), the path
@@ -133,7 +133,7 @@ class CompiledParameterValidator(ParameterValidator):
         return result
 
 
-class CompiledJSONRequestBodyValidator(JSONRequestBodyValidator):
+class CompiledJSONRequestBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     """Connexion's JSON request body validator with the body schema compiled once."""
 
     def _validate(self, body: Any) -> dict[str, Any] | None:
@@ -145,7 +145,7 @@ class CompiledJSONRequestBodyValidator(JSONRequestBodyValidator):
         return result
 
 
-class CompiledJSONResponseBodyValidator(JSONResponseBodyValidator):
+class CompiledJSONResponseBodyValidator(JSONResponseBodyValidator):  # type: ignore[misc]
     """Connexion's JSON response body validator with each response schema compiled once."""
 
     def _validate(self, body: Any) -> None:
