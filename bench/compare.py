@@ -323,7 +323,7 @@ def report(results: list[Result], targets: list[str], scenarios: list[str], kind
                 verdicts.append(f"{scenario}: {'yes' if ok else 'NO'}")
         lines.append("\nMock at or above Prism's rps with p99 at or below Prism's: " + ", ".join(verdicts))
     if kind != "wrk":
-        lines.append("\nLoad from the httpx fallback (wrk not installed): LESS ACCURATE; the client is the limit, not the servers.")
+        lines.append("\nLoad from the httpx fallback, not wrk: LESS ACCURATE; the client, not the server, is the limit.")
     return "\n".join(lines)
 
 
