@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator
 import pytest
+from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft4Validator
