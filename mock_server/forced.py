@@ -68,7 +68,7 @@ class ScenarioMiddleware:
             return
         prefer = [value.decode("latin-1") for name, value in scope["headers"] if name == b"prefer"]
         query_string = scope.get("query_string", b"")
-        if not prefer and not query_string and self.latency.high_ms == 0:
+        if not prefer and not query_string and not (self.latency.low_ms or self.latency.high_ms):
             # Nothing asked for and no --latency: the request goes on untouched.
             await self.app(scope, receive, send)
             return
