@@ -138,22 +138,29 @@ def _on_event_loop(handler: Callable[[ConnexionRequest, Any], ConnexionResponse]
     return render_error
 
 
+class _RenderersOnEventLoop:
+    """`add_error_handler` of a Connexion app, registering each renderer as a coroutine."""
+
+    def __init__(self, app: AsyncApp) -> None:
+        self.app = app
+
+    def add_error_handler(self, code_or_exception: int | type[Exception], handler: Callable[[ConnexionRequest, Any], ConnexionResponse]) -> None:
+        self.app.add_error_handler(code_or_exception, _on_event_loop(handler))
+
+
 def register(app: AsyncApp, allowed_methods: Callable[[str], list[str] | None]) -> None:
     """Install the renderers on a Connexion app, replacing its problem+json defaults.
 
     `allowed_methods` maps a request path to the methods the spec documents for it.
     """
-    handlers: list[tuple[int | type[Exception], Callable[[ConnexionRequest, Any], ConnexionResponse]]] = [
-        (404, _route_not_found(allowed_methods)),
-        (405, _method_not_allowed(allowed_methods)),
-        (ApiError, _api_error),
-        (RequestValidationError, _validation_error),
-        (BadRequestProblem, _bad_request),
-        (UnsupportedMediaTypeProblem, _bad_request),
-        (UnicodeDecodeError, _undecodable_body),
-        (ProblemException, _problem),
-        (HTTPException, _http_exception),
-        (Exception, _unexpected),
-    ]
-    for code_or_exception, handler in handlers:
-        app.add_error_handler(code_or_exception, _on_event_loop(handler))
+    app = _RenderersOnEventLoop(app)  # type: ignore[assignment]
+    app.add_error_handler(404, _route_not_found(allowed_methods))
+    app.add_error_handler(405, _method_not_allowed(allowed_methods))
+    app.add_error_handler(ApiError, _api_error)
+    app.add_error_handler(RequestValidationError, _validation_error)
+    app.add_error_handler(BadRequestProblem, _bad_request)
+    app.add_error_handler(UnsupportedMediaTypeProblem, _bad_request)
+    app.add_error_handler(UnicodeDecodeError, _undecodable_body)
+    app.add_error_handler(ProblemException, _problem)
+    app.add_error_handler(HTTPException, _http_exception)
+    app.add_error_handler(Exception, _unexpected)
