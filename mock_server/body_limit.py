@@ -27,13 +27,18 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        length = headers.get(b"content-length")
+        length: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:  # the last one wins, as in a dict of the headers
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = True
         if length is not None:
             if length.isdigit() and int(length) > self.max_bytes:
                 raise self._too_large()
             await self.app(scope, receive, send)
-        elif b"transfer-encoding" in headers:
+        elif chunked:
             body = await self._read_chunked(receive)
             scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"transfer-encoding"] + [
                 (b"content-length", str(len(body)).encode())

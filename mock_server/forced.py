@@ -106,7 +106,12 @@ class ScenarioMiddleware:
             await self.app(scope, receive, send)
             return
         prefer = [value.decode("latin-1") for name, value in scope["headers"] if name == b"prefer"]
-        scenario, scope["query_string"] = read_scenario(prefer, scope.get("query_string", b""))
+        query_string = scope.get("query_string", b"")
+        if not prefer and not query_string and not (self.latency.low_ms or self.latency.high_ms):
+            # Nothing asked for and no --latency: the request goes on untouched.
+            await self.app(scope, receive, send)
+            return
+        scenario, scope["query_string"] = read_scenario(prefer, query_string)
         response = (
             forced_response(self.catalogue, operation_id, scope["method"], scenario, _request_session_id(scope))
             if scenario.forces_response

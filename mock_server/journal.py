@@ -37,18 +37,38 @@ def _entry_json(entry: JournalEntry) -> dict[str, Any]:
     return {**document, **notes} if notes else document
 
 
+Noted = tuple[str, str, str, int, float, float, dict[str, Any] | None]
+"""A request as `RequestJournal.note` keeps it: method, path, query, status, received at, ms, notes."""
+
+
+def _as_entry(item: JournalEntry | Noted) -> JournalEntry:
+    if isinstance(item, JournalEntry):
+        return item
+    method, path, query, status, received_at, duration_ms, notes = item
+    when = datetime.fromtimestamp(received_at, UTC).isoformat(timespec="milliseconds")
+    return JournalEntry(method, path, query, status, when, duration_ms, notes)
+
+
 class RequestJournal:
     """A bounded, oldest-first record of the requests the mock received."""
 
     def __init__(self, limit: int = 500) -> None:
         self.limit = limit
-        self._entries: deque[JournalEntry] = deque(maxlen=limit)
+        # JournalEntry objects, or the raw fields `note` keeps (turned into entries when read).
+        self._entries: deque[JournalEntry | Noted] = deque(maxlen=limit)
 
     def record(self, entry: JournalEntry) -> None:
         self._entries.append(entry)
 
+    def note(
+        self, method: str, path: str, query: str, status: int, received_at: float, duration_ms: float, notes: dict[str, Any] | None = None
+    ) -> None:
+        """Record a request without building its entry: `received_at` (seconds since the epoch) is
+        formatted only when the journal is read, so a request pays for one tuple."""
+        self._entries.append((method, path, query, status, received_at, duration_ms, notes))
+
     def entries(self) -> list[dict[str, Any]]:
-        return [_entry_json(entry) for entry in self._entries]
+        return [_entry_json(_as_entry(entry)) for entry in self._entries]
 
     def clear(self) -> None:
         self._entries.clear()
@@ -67,7 +87,7 @@ class JournalMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        received_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        received_at = time.time()
         status = 500
         path, query = scope["path"], scope.get("query_string", b"").decode("latin-1")
         notes: dict[str, Any] | None = None
@@ -85,8 +105,9 @@ class JournalMiddleware:
         finally:
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
             if not path.startswith(ADMIN_PREFIX):
-                self.journal.record(JournalEntry(scope["method"], path, query, status, received_at, duration_ms, notes))
-            access_log.info(
-                "%s %s%s %d %.1fms", scope["method"], path, f"?{query}" if query else "", status, duration_ms,
-                extra={"method": scope["method"], "path": path, "query": query, "status": status, "duration_ms": duration_ms},
-            )
+                self.journal.note(scope["method"], path, query, status, received_at, duration_ms, notes)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s%s %d %.1fms", scope["method"], path, f"?{query}" if query else "", status, duration_ms,
+                    extra={"method": scope["method"], "path": path, "query": query, "status": status, "duration_ms": duration_ms},
+                )

@@ -7,16 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import connexion
-from connexion.middleware import MiddlewarePosition
+from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
+from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 
 from reference_impl import errors
 from reference_impl.bodyless import IgnoreBodyOfBodylessOperations, bodyless_operation_ids
+from reference_impl.dispatch import DecoratedOnce
 from reference_impl.handlers import SessionHandlers
 from reference_impl.json_body import StrictJsonBody, json_body_operation_ids
+from reference_impl.response_validation import CachedResponseValidationMiddleware
 from reference_impl.served_spec import ANY_METHOD, SPEC_JSON_PATH, SPEC_YAML_PATH, ServedSpec
 from reference_impl.store import InMemorySessionStore, SessionStore
+from reference_impl.validators import compiled_validator_map
 from session_spec import SPEC_PATH, load_spec, operations_by_path, path_pattern
 
 API_PREFIX = "/api/v1"
@@ -53,11 +57,19 @@ def create_app(
     store = store if store is not None else InMemorySessionStore()
     spec = load_spec(spec_path)
     handlers = handlers_class(store)
-    app = connexion.AsyncApp(__name__)
+    # Connexion's middlewares, with its response validation caching spec-only work
+    # (reference_impl.response_validation), and DecoratedOnce innermost: handlers decorated once
+    # per operation (reference_impl.dispatch).
+    middlewares = [
+        CachedResponseValidationMiddleware if middleware is ResponseValidationMiddleware else middleware
+        for middleware in ConnexionMiddleware.default_middlewares
+    ]
+    app = connexion.AsyncApp(__name__, middlewares=[*middlewares, DecoratedOnce])
     app.add_api(
         spec_path,
         resolver=Resolver(function_resolver=handlers.resolve),
         validate_responses=True,
+        validator_map=compiled_validator_map(),
         strict_validation=False,
         swagger_ui_options=SwaggerUIOptions(
             serve_spec=False,  # served as written below, not as Connexion's resolved copy

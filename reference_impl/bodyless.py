@@ -31,7 +31,11 @@ class IgnoreBodyOfBodylessOperations:
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
         routing = scope.get("extensions", {}).get("connexion_routing", {})
-        if scope["type"] == "http" and routing.get("operation_id") in self.operation_ids:
+        if (
+            scope["type"] == "http"
+            and routing.get("operation_id") in self.operation_ids
+            and any(name == b"content-type" for name, _ in scope["headers"])
+        ):
             scope = dict(scope)
             scope["headers"] = [(name, value) for name, value in scope["headers"] if name != b"content-type"]
         await self.app(scope, receive, send)

@@ -136,11 +136,32 @@ def _unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     return render(request, 500, REASONS[500])
 
 
+def _on_event_loop(handler: Callable[[ConnexionRequest, Any], ConnexionResponse]) -> Callable[..., Any]:
+    """The renderer as a coroutine: Connexion runs a plain function handler in a worker thread,
+    a thread hop per error answer; the renderers are quick and never block."""
+
+    async def render_error(request: ConnexionRequest, exc: Any) -> ConnexionResponse:
+        return handler(request, exc)
+
+    return render_error
+
+
+class _RenderersOnEventLoop:
+    """`add_error_handler` of a Connexion app, registering each renderer as a coroutine."""
+
+    def __init__(self, app: AsyncApp) -> None:
+        self.app = app
+
+    def add_error_handler(self, code_or_exception: int | type[Exception], handler: Callable[[ConnexionRequest, Any], ConnexionResponse]) -> None:
+        self.app.add_error_handler(code_or_exception, _on_event_loop(handler))
+
+
 def register(app: AsyncApp, allowed_methods: Callable[[str], list[str] | None]) -> None:
     """Install the renderers on a Connexion app, replacing its problem+json defaults.
 
     `allowed_methods` maps a request path to the methods the spec documents for it.
     """
+    app = _RenderersOnEventLoop(app)  # type: ignore[assignment]
     app.add_error_handler(404, _route_not_found(allowed_methods))
     app.add_error_handler(405, _method_not_allowed(allowed_methods))
     app.add_error_handler(ApiError, _api_error)
