@@ -36,7 +36,8 @@ class _ArgumentParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(prog="session-contract", description="Conformance suite for the session API contract.")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="check a deployment, property by property")
+    run = commands.add_parser("run", help="check a deployment, property by property", epilog=_run_epilog(),
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--base-url", help="deployment to check (default: the reference implementation on loopback)")
     run.add_argument("--header", action="append", default=[], metavar="'Name: value'",
                      help="header sent with every request, repeatable (values never appear in any output)")
@@ -54,10 +55,27 @@ def build_parser() -> argparse.ArgumentParser:
                      help="check only the properties whose id matches (repeatable, e.g. 'persistence.*')")
     run.add_argument("--skip-property", action="append", default=[], metavar="GLOB",
                      help="do not check the properties whose id matches (repeatable)")
+    run.add_argument("--race-rounds", type=int, default=10, metavar="N",
+                     help="rounds of each race check (double DELETE, create-with-id on one id); default: 10")
+    run.add_argument("--request-timeout", type=float, default=15.0, metavar="S",
+                     help="seconds to wait for one answer before the check that sent it fails (default: 15)")
+    run.add_argument("--request-log", metavar="PATH", help="write 'METHOD path' of every request sent, one a line")
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the final table")
     diff = commands.add_parser("diff", help="compare openapi.yaml with a deployment's own OpenAPI description", add_help=False)
     diff.add_argument("args", nargs=argparse.REMAINDER)
     return parser
+
+
+def _run_epilog() -> str:
+    from contract_tests.properties import PROPERTIES
+
+    width = max(len(pid) for pid in PROPERTIES)
+    lines = ["property ids (for --property, --skip-property and --known-deviations):"]
+    lines += [f"  {pid.ljust(width)}  {statement}" for pid, statement in PROPERTIES.items()]
+    lines += ["", "exit codes:", "  0  conformant (every failure is a listed known deviation, nothing left behind)",
+              "  1  violations, sessions left behind, or an incomplete run",
+              "  2  usage error or target unreachable"]
+    return "\n".join(lines)
 
 
 def pytest_args(ns: argparse.Namespace) -> list[str]:
@@ -68,7 +86,8 @@ def pytest_args(ns: argparse.Namespace) -> list[str]:
         "-o", "python_files=test_*.py", "-o", "python_functions=test_*", "-o", "addopts=",
         "--max-examples", str(ns.max_examples), "--persistence-window", str(ns.persistence_window),
         "--volume", str(ns.volume), "--concurrency", str(ns.concurrency), "--max-rps", str(ns.max_rps),
-        "--time-budget", str(ns.time_budget),
+        "--time-budget", str(ns.time_budget), "--race-rounds", str(ns.race_rounds),
+        "--request-timeout", str(ns.request_timeout),
     ]
     if ns.base_url:
         args += ["--base-url", ns.base_url]
@@ -79,7 +98,7 @@ def pytest_args(ns: argparse.Namespace) -> list[str]:
     for glob in ns.skip_property:
         args += ["--skip-property", glob]
     for flag, value in (("--known-deviations", ns.known_deviations), ("--contract-junit-xml", ns.junit_xml),
-                        ("--report-md", ns.report_md), ("--seed", ns.seed)):
+                        ("--report-md", ns.report_md), ("--seed", ns.seed), ("--request-log", ns.request_log)):
         if value is not None:
             args += [flag, str(value)]
     return args
@@ -162,10 +181,7 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
     for label, path in (("JUnit XML", ns.junit_xml), ("Markdown report", ns.report_md)):
         if path:
             observer.say(f"{label}: {path}")
-    if results.conformant:
-        observer.say("conformant")
-        return EXIT_OK
-    return EXIT_VIOLATIONS
+    return EXIT_OK if results.conformant else EXIT_VIOLATIONS
 
 
 def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
