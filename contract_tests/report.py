@@ -129,7 +129,7 @@ def render_table(results: RunResults, redact: Redactor) -> str:
             out.append(f"{tag} {r.property_id}: {PROPERTIES[r.property_id]}")
             if r.status == KNOWN:
                 out.append(f"  known deviation: {r.known_reason}")
-            out.append(f"  {r.explanation}")
+            out.append("  " + r.explanation.replace("\n", "\n  "))
             if r.reproduction:
                 out.append(f"  reproduce: {r.reproduction}")
     out.append("")

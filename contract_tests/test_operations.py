@@ -174,7 +174,7 @@ def test_error_answers_carry_a_json_detail(contract_client: ContractClient) -> N
         expect(response.headers.get("content-type", "").startswith("application/json"), f"{what}: not application/json", response)
         body = json_body(response, what)
         expect(isinstance(body, dict) and isinstance(body.get("detail"), str), f"{what}: body is not {{\"detail\": str}}", response)
-        expect(unknown in body["detail"], f"{what}: detail {body['detail'][:120]!r} does not name the id {unknown} "
+        expect(unknown in body["detail"], f"{what}: detail \"{body['detail'][:120]}\" does not name the id {unknown} "
                f"(documented: \"Session <id> not found\")", response)
     sid = new_session(contract_client)
     conflict = contract_client.create_with_id(sid)
