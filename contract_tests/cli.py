@@ -177,10 +177,10 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
     if code == pytest.ExitCode.INTERRUPTED and not results.stopped:
         results.stopped = "interrupted"
     observer.say("")
-    observer.say(render_table(results, contract_run.redact))
     for label, path in (("JUnit XML", ns.junit_xml), ("Markdown report", ns.report_md)):
         if path:
             observer.say(f"{label}: {path}")
+    observer.say(render_table(results, contract_run.redact))  # ends with the verdict line
     return EXIT_OK if results.conformant else EXIT_VIOLATIONS
 
 

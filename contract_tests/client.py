@@ -53,6 +53,10 @@ class UnsafeRequest(Exception):
     """The run was about to change a session it did not create."""
 
 
+class RunStopped(Exception):
+    """The run is ending (interrupted or out of time): checks still running stop at their next request."""
+
+
 class TransportFailure(ContractViolation):
     """The target gave no HTTP answer (timeout, reset, refused); `reproduction` is that request."""
 
@@ -205,6 +209,7 @@ class ContractClient:
         self.deleted: set[uuid.UUID] = set()
         self.reserved: set[uuid.UUID] = set()
         self.log: list[str] | None = None  # "METHOD path" of every request, when recording
+        self.stopping = threading.Event()  # set while the run ends: checks' requests raise RunStopped
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -270,6 +275,8 @@ class ContractClient:
 
         Raises TransportFailure (a ContractViolation) when no HTTP answer comes back."""
         method = method.upper()
+        if self.stopping.is_set():
+            raise RunStopped("the run is ending")
         self._guard(method, path)
         self.limiter.wait()
         kwargs: dict[str, Any] = {"headers": dict(headers or {}), "params": params}

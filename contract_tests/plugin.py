@@ -138,10 +138,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     def rank(item: pytest.Item) -> tuple[int, int, int]:
         pid = property_of(item) or ""
         group = 2 if pid.startswith("consistency.") else 1 if independent(item, property_of(item)) else 0
-        return group, first.get(pid, len(first)), order.get(pid, -1)
+        return group, pid == "persistence.until-delete", order.get(pid, -1)
 
     items.sort(key=rank)
-    run.concurrent.plan((item, pid) for item in items if (pid := property_of(item)) and independent(item, pid))
+    planned = [(item, pid) for item in items if (pid := property_of(item)) and independent(item, pid)]
+    run.concurrent.plan(sorted(planned, key=lambda pair: first.get(pair[1], len(first))))
     run.collect([pid for item in items if (pid := property_of(item))])
 
 

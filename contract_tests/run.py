@@ -228,9 +228,12 @@ class ContractRun:
             return self.final
         if self._timer is not None:
             self._timer.cancel()
-        self.concurrent.drain(wait=not self.stopped)
+        if self.client is not None:
+            self.client.stopping.set()  # checks still running on the pool end at their next request
+        self.concurrent.drain()
         hygiene = Hygiene()
         if self.client is not None:
+            self.client.stopping.clear()
             previous = _ignore_sigint()
             try:
                 hygiene = self.client.cleanup()

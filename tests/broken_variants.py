@@ -129,19 +129,19 @@ class SharedDataStore(InMemorySessionStore):
 
 
 class StaleReadStore(InMemorySessionStore):
-    """Every 30th write is applied only a little later: a replica that lags (1 in 30 writes)."""
+    """Every 30th PATCH and every 30th DELETE is applied only a little later: a replica that lags."""
 
     def __init__(self, every: int = 30, lag: float = 0.3) -> None:
         super().__init__()
-        self.counter = itertools.count(1)
+        self.counters = {"update": itertools.count(1), "delete": itertools.count(1)}
         self.every = every
         self.lag = lag
 
-    def _lagging(self) -> bool:
-        return next(self.counter) % self.every == 0
+    def _lagging(self, kind: str) -> bool:
+        return next(self.counters[kind]) % self.every == 0
 
     async def update(self, session_id: uuid.UUID, data: dict[str, Any]) -> SessionRecord | None:
-        if session_id in self._sessions and self._lagging():
+        if session_id in self._sessions and self._lagging("update"):
             asyncio.get_running_loop().call_later(self.lag, self._apply, session_id, copy.deepcopy(data))
             return self._sessions[session_id].copy()
         return await super().update(session_id, data)
@@ -152,7 +152,7 @@ class StaleReadStore(InMemorySessionStore):
             record.data.update(data)
 
     async def delete(self, session_id: uuid.UUID) -> bool:
-        if session_id in self._sessions and self._lagging():
+        if session_id in self._sessions and self._lagging("delete"):
             asyncio.get_running_loop().call_later(self.lag, self._sessions.pop, session_id, None)
             return True
         return await super().delete(session_id)
@@ -401,7 +401,7 @@ BROKEN = [
     Variant("create-answers-200", "create.fresh-id", rewrite=create_answers_200),
     Variant("head-always-204", "head.agrees-with-get", rewrite=head_always_204),
     Variant("shared-data-object", "data.isolated-per-session", SharedDataStore),
-    Variant("stale-read-1-in-30", "consistency.read-your-writes", StaleReadStore),
+    Variant("stale-read-1-in-30", "consistency.read-your-writes.patch", StaleReadStore),
     Variant("patch-replaces", "patch.merges-top-level", ReplacingStore),
     Variant("updated-at-backwards", "patch.timestamps", BackwardsClockStore),
     Variant("list-answers-200", "list.always-404", rewrite=list_answers_200),
