@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="rounds of each race check (double DELETE, create-with-id on one id); default: 10")
     run.add_argument("--request-timeout", type=float, default=15.0, metavar="S",
                      help="seconds to wait for one answer before the check that sent it fails (default: 15)")
-    run.add_argument("--request-log", metavar="PATH", help="write 'METHOD path' of every request sent, one a line")
+    run.add_argument("--request-log", metavar="PATH", help="write every request sent, one a line: the property it was for ('(shared)': canaries, cleanup), method, path")
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the final table")
     diff = commands.add_parser("diff", help="compare openapi.yaml with a deployment's own OpenAPI description", add_help=False)
     diff.add_argument("args", nargs=argparse.REMAINDER)

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from contract_tests.expect import ContractViolation
-from contract_tests.printable import shell_word
+from contract_tests.printable import plain_bytes, printf_feed, shell_word
 from contract_tests.redaction import REDACTED, Redactor
 
 SESSION_PATH = "/api/v1/session"
@@ -208,7 +208,7 @@ class ContractClient:
         self.live: set[uuid.UUID] = set()
         self.deleted: set[uuid.UUID] = set()
         self.reserved: set[uuid.UUID] = set()
-        self.log: list[str] | None = None  # "METHOD path" of every request, when recording
+        self.log: list[str] | None = None  # "PROPERTY METHOD path" of every request, when recording
         self.stopping = threading.Event()  # set while the run ends: checks' requests raise RunStopped
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -290,7 +290,7 @@ class ContractClient:
             self.request_count += 1
             self.requests_by_property[charged] = self.requests_by_property.get(charged, 0) + 1
             if self.log is not None:
-                self.log.append(f"{method} {outgoing.url.raw_path.decode('ascii', 'replace')}")
+                self.log.append(f"{charged or '(shared)'} {method} {outgoing.url.raw_path.decode('ascii', 'replace')}")
         try:
             response = self.http.send(outgoing)
         except httpx.TransportError as exc:
@@ -393,7 +393,8 @@ class ContractClient:
     # --- rendering and cleanup --------------------------------------------------------------
 
     def curl(self, request: httpx.Request | None) -> str:
-        """A `curl` command reproducing `request`, shell-safe, with every header value redacted."""
+        """A `curl` command reproducing `request`, shell-safe, with every header value redacted. A body
+        that is not plain text (control bytes, NUL, invalid UTF-8) is fed on stdin by `printf`."""
         if request is None:
             return "(no request)"
         parts = ["curl", "-i"]
@@ -409,7 +410,10 @@ class ContractClient:
             content_type = request.headers.get("content-type")
             if content_type:
                 parts += ["-H", shell_word(f"Content-Type: {content_type}")]
-            parts += ["--data-raw", shell_word(self._redact_bytes(body))]
+            body = self._redact_bytes(body)
+            if not plain_bytes(body):
+                return printf_feed(body) + " | " + " ".join([*parts, "--data-binary", "@-"])
+            parts += ["--data-raw", shell_word(body)]
         return " ".join(parts)
 
     def _redact_bytes(self, body: bytes) -> bytes:

@@ -69,7 +69,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     _addoption(group, "--request-timeout", dest="contract_request_timeout", type=float, default=15.0, metavar="S",
                help="seconds to wait for one answer before that check fails (default: 15)")
     _addoption(group, "--request-log", dest="contract_request_log", default=None, metavar="PATH",
-               help="write 'METHOD path' of every request sent, one a line")
+               help="write every request sent, one a line: the property it was for ('(shared)': canaries, cleanup), method, path")
 
 
 def options_from(config: pytest.Config) -> ContractOptions:

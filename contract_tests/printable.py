@@ -40,6 +40,25 @@ def printable(text: str, *, keep_newlines: bool = True) -> str:
     return "".join(out)
 
 
+def plain_bytes(data: bytes) -> bool:
+    """Whether `data` is UTF-8 text with no control characters (tabs and newlines allowed)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(not _unsafe(char, keep_newlines=True) for char in text)
+
+
+def printf_feed(data: bytes) -> str:
+    """A POSIX `printf` command whose output is exactly `data` (any bytes, NUL included, which no
+    shell word can carry): printable ASCII as itself, every other byte as a 3-digit octal escape."""
+    out = []
+    for byte in data:
+        char = chr(byte)
+        out.append(char if 0x20 <= byte < 0x7F and char not in "\\'%" else f"\\{byte:03o}")
+    return "printf '" + "".join(out) + "'"
+
+
 def shell_word(word: str | bytes) -> str:
     """One shell word that bash reads back as exactly `word` (bytes, or text encoded as UTF-8).
 
