@@ -17,6 +17,7 @@ counts stay right however the checks interleave. A check that wants a burst of i
 from __future__ import annotations
 
 import contextvars
+import inspect
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -65,7 +66,7 @@ def independent(item: pytest.Item, property_id: str | None) -> bool:
         return False
     if item.get_closest_marker("contract_sequential") is not None or getattr(item, "callspec", None) is not None:
         return False
-    names = set(getattr(item, "fixturenames", ()))
+    names = set(getattr(item, "fixturenames", ())) - {"request"}  # pytest's own, always there
     return isinstance(item, pytest.Function) and names <= SHARED_FIXTURES
 
 
@@ -95,7 +96,8 @@ class ConcurrentChecks:
                 return
             self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="contract-check")
             for nodeid, (item, pid) in self.items.items():
-                kwargs = {name: fixtures[name] for name in item.fixturenames if name in fixtures}
+                wanted = inspect.signature(item.obj).parameters
+                kwargs = {name: fixtures[name] for name in wanted if name in fixtures}
                 self.futures[nodeid] = self.pool.submit(self._run, client, item, pid, kwargs, stop)
 
     @staticmethod
