@@ -72,7 +72,7 @@ def session_id_in(path: str) -> str | None:
 def as_uuid(raw: str | None) -> uuid.UUID | None:
     """The UUID a raw id spells (any spelling Python accepts), or None."""
     try:
-        return uuid.UUID(raw)  # type: ignore[arg-type]
+        return uuid.UUID(raw)
     except (ValueError, TypeError, AttributeError):
         return None
 
@@ -461,7 +461,7 @@ class ContractClient:
     def close(self) -> None:
         self.http.close()
 
-    def __enter__(self) -> "ContractClient":
+    def __enter__(self) -> ContractClient:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc: object) -> None:

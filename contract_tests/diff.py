@@ -44,7 +44,13 @@ from typing import Any
 import httpx
 import yaml
 
-from contract_tests.openapi_shapes import ApiShape, BodyFields, OperationShape, UnreadableDocument, api_shape
+from contract_tests.openapi_shapes import (
+    ApiShape,
+    BodyFields,
+    OperationShape,
+    UnreadableDocument,
+    api_shape,
+)
 from session_spec import SPEC_PATH
 
 DEFAULT_SPEC_PATH = SPEC_PATH
@@ -108,7 +114,7 @@ def _compare_fields(kind: str, operation: OperationShape, status: str | None, ou
     def children(fields: BodyFields, location: str) -> bool:
         if not location:
             return len(fields) > 1
-        return any(key.startswith(location + ".") or key.startswith(location + "[]") for key in fields)
+        return any(key.startswith((location + ".", location + "[]")) for key in fields)
 
     def free_form(location: str) -> bool:
         """The deployment says "an object" here and nothing more, where the contract lists fields."""
@@ -118,7 +124,7 @@ def _compare_fields(kind: str, operation: OperationShape, status: str | None, ou
     if free_form(""):
         return [diff("", "object with described fields", NOT_DESCRIBED)]
     for location in sorted((set(ours) | set(theirs)) - {""}):
-        if any(location.startswith(p + ".") or location.startswith(p + "[]") for p in pruned):
+        if any(location.startswith((p + ".", p + "[]")) for p in pruned):
             continue
         mine, other = ours.get(location), theirs.get(location)
         if free_form(location):
@@ -158,13 +164,14 @@ def _compare_operation(ours: OperationShape, theirs: OperationShape) -> list[Dif
             kind = "undocumented-error" if status not in theirs.responses and status[:1] in ("4", "5") else "status"
             found.append(Difference(kind, ours.method, ours.path, status, None, _documented(ours, status), _documented(theirs, status)))
             continue
-        mine, other = ours.responses[status], theirs.responses[status]
+        our_body, their_body = ours.responses[status], theirs.responses[status]
         if ours.method == "HEAD":
             continue
-        if (mine is None) != (other is None):
-            found.append(Difference("response-body", ours.method, ours.path, status, None, "no body" if mine is None else "JSON body", "no body" if other is None else "JSON body"))
-        elif mine is not None and other is not None:
-            found += _compare_fields("response-field", ours, status, mine, other)
+        if (our_body is None) != (their_body is None):
+            found.append(Difference("response-body", ours.method, ours.path, status, None,
+                                    "no body" if our_body is None else "JSON body", "no body" if their_body is None else "JSON body"))
+        elif our_body is not None and their_body is not None:
+            found += _compare_fields("response-field", ours, status, our_body, their_body)
     return found
 
 

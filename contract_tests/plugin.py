@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from contract_tests.client import SHARED, ContractClient, current_property
-from contract_tests.properties import PROPERTIES
 from contract_tests.deviations import DeviationsError, load_deviations
+from contract_tests.properties import PROPERTIES
 from contract_tests.redaction import parse_header
 from contract_tests.report import render_junit, render_markdown, render_table
 from contract_tests.run import ContractOptions, ContractRun, TargetUnreachable, activate
@@ -123,7 +123,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return
     select, skip = config.getoption("contract_select"), config.getoption("contract_skip")
     if select or skip:
-        keep, drop = [], []
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
         for item in items:
             pid = property_of(item)
             chosen = pid is None or ((not select or any(fnmatch(pid, g) for g in select)) and not any(fnmatch(pid, g) for g in skip))
@@ -213,7 +214,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
-    outcome = yield
+    outcome: Any = yield
     pid = property_of(item)
     if pid is not None:
         item.config.stash[RUN_KEY].record(pid, call, outcome.get_result(), item.nodeid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from contract_tests.client import WRITE_KINDS, Hygiene, WriteLedger
+from contract_tests.client import Hygiene, WriteLedger
 from contract_tests.printable import printable
 from contract_tests.properties import PROPERTIES
 from contract_tests.redaction import Redactor
@@ -99,8 +99,8 @@ def summary_lines(results: RunResults) -> list[str]:
         f"target: {results.target}",
         f"seed: {results.seed} (repeat with --seed {results.seed})" if results.seed is not None else "seed: none",
         f"{counts[PASS]} passed, {counts[FAIL]} failed, {counts[KNOWN]} known deviations, {counts[NOT_CHECKED]} not checked",
-        f"{results.requests} requests in {results.elapsed:.1f} s ({results.shared_requests} of them shared set-up and cleanup); "
-        f"read-your-writes: {results.writes_missed} of {results.writes_checked} writes not visible at once",
+        (f"{results.requests} requests in {results.elapsed:.1f} s ({results.shared_requests} of them shared set-up and cleanup); "
+         f"read-your-writes: {results.writes_missed} of {results.writes_checked} writes not visible at once"),
     ]
     if results.writes is not None:
         for kind, ledger in results.writes.kinds.items():

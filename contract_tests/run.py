@@ -18,7 +18,14 @@ from contract_tests.client import SHARED, ContractClient, Hygiene, current_prope
 from contract_tests.expect import ContractViolation
 from contract_tests.printable import printable
 from contract_tests.redaction import Redactor
-from contract_tests.report import FAIL, KNOWN, NOT_CHECKED, PASS, PropertyResult, RunResults
+from contract_tests.report import (
+    FAIL,
+    KNOWN,
+    NOT_CHECKED,
+    PASS,
+    PropertyResult,
+    RunResults,
+)
 from contract_tests.runner import ConcurrentChecks
 
 HARD_STOP_GRACE = 10.0  # seconds after --time-budget at which a still-running check is interrupted

@@ -112,7 +112,7 @@ class ConcurrentChecks:
         try:
             item.obj(**kwargs)
             return Outcome(None, time.monotonic() - began)
-        except BaseException as exc:  # the check's verdict, carried back to pytest's thread
+        except BaseException as exc:  # noqa: BLE001 (the check's verdict, carried back to pytest's thread)
             if not (isinstance(exc, ContractViolation) and (exc.response is not None or exc.reproduction)):
                 last = client.last_response
                 if last is not None:

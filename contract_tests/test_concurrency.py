@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 import httpx
@@ -19,6 +20,15 @@ from contract_tests.runner import concurrently
 from contract_tests.steps import data_of, new_session, try_give_data
 
 T = TypeVar("T")
+
+
+def _claim(client: ContractClient, sid: str, _: int) -> httpx.Response:
+    """Create-with-id, unsettled (the race is the point; visibility is not this property's business)."""
+    return client.create_with_id(sid, check_write=False)
+
+
+def _delete_now(client: ContractClient, sid: str, _: int) -> httpx.Response:
+    return client.delete(sid, check_write=False)
 
 
 def all_at_once(count: int, action: Callable[[int], T]) -> list[T]:
@@ -99,7 +109,7 @@ def test_parallel_create_with_one_fresh_id_has_exactly_one_winner(contract_clien
     tally = RoundTally(f"{count} parallel create-with-id on one fresh id")
     for _ in range(contract_run.options.race_rounds):
         sid = contract_client.fresh_id()
-        responses: list[httpx.Response] = all_at_once(count, lambda _: contract_client.create_with_id(sid, check_write=False))
+        responses = all_at_once(count, partial(_claim, contract_client, sid))
         statuses = [r.status_code for r in responses]
         ok = statuses.count(201) == 1 and statuses.count(409) == count - 1
         winners = [r for r in responses if r.status_code == 201]
@@ -124,7 +134,7 @@ def test_a_second_delete_right_after_or_at_once_answers_404(contract_client: Con
         right_after.round((first.status_code, second.status_code) == (200, 404),
                           f"{first.status_code} then {second.status_code}", second)
         sid = new_session(contract_client)
-        pair = all_at_once(2, lambda _: contract_client.delete(sid, check_write=False))
+        pair = all_at_once(2, partial(_delete_now, contract_client, sid))
         statuses = sorted(r.status_code for r in pair)
         at_once.round(statuses == [200, 404], statuses_of(pair), next((r for r in pair if r.status_code != 404), pair[0]))
     raise_any(right_after, at_once)

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import hypothesis
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase
 from schemathesis import GenerationMode
@@ -42,7 +41,7 @@ ALL_CHECKS = CHECKS.get_all()
 CHANGING = {"POST", "PATCH", "DELETE"}
 
 
-def send(client: ContractClient, case: schemathesis.Case) -> httpx.Response:
+def send(client: ContractClient, case: schemathesis.Case[Any]) -> httpx.Response:
     """Send a generated case through the run's client, on an id the run may change."""
     raw = (case.path_parameters or {}).get("session_id")
     if case.method.upper() in CHANGING and isinstance(raw, str) and (sid := as_uuid(raw)) is not None and not client.owns(sid):
@@ -58,14 +57,14 @@ def send(client: ContractClient, case: schemathesis.Case) -> httpx.Response:
     return client.request(kwargs["method"], path, headers=kwargs.get("headers"), params=kwargs.get("params"), **body)
 
 
-def validate(client: ContractClient, case: schemathesis.Case, response: Any, sent: httpx.Response | None, **extra: Any) -> None:
+def validate(client: ContractClient, case: schemathesis.Case[Any], response: Any, sent: httpx.Response | None, **extra: Any) -> None:
     """Run every Schemathesis check; a failure becomes a violation (header values redacted) showing `sent`."""
     try:
         case.validate_response(
-            response, checks=ALL_CHECKS, headers=dict(client.user_headers),
+            response, checks=ALL_CHECKS, headers=dict(client.user_headers),  # type: ignore[arg-type]
             transport_kwargs={"base_url": client.base_url, "headers": dict(client.user_headers)}, **extra,
         )
-    except Exception as exc:  # a check's AssertionError, or schemathesis' FailureGroup (an ExceptionGroup)
+    except Exception as exc:  # noqa: BLE001 (a check's AssertionError, or schemathesis' FailureGroup)
         raise ContractViolation(client.redact(_explain(exc)), sent,
                                 reproduction=client.curl(sent.request) if sent is not None else "") from None
 
@@ -82,7 +81,7 @@ def _explain(exc: BaseException, limit: int = 12) -> str:
 @schema.parametrize()
 @hypothesis.settings(deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=False,
                      phases=[Phase.explicit, Phase.generate])
-def test_every_response_conforms_to_the_spec(case: schemathesis.Case, contract_client: ContractClient) -> None:
+def test_every_response_conforms_to_the_spec(case: schemathesis.Case[Any], contract_client: ContractClient) -> None:
     response = send(contract_client, case)
     validate(contract_client, case, response, response)
 
@@ -100,12 +99,12 @@ def test_chains_through_the_links_conform(contract_client: ContractClient, contr
             for sid in set(contract_client.live) - self.before:
                 contract_client.delete(str(sid))
 
-        def call(self, case: schemathesis.Case, **kwargs: Any) -> Any:
+        def call(self, case: schemathesis.Case[Any], **kwargs: Any) -> Any:
             response = send(contract_client, case)
             sent[:] = [response]
             return schemathesis.Response.from_any(response)
 
-        def validate_response(self, response: Any, case: schemathesis.Case, additional_checks: Any = None, **kwargs: Any) -> None:
+        def validate_response(self, response: Any, case: schemathesis.Case[Any], additional_checks: Any = None, **kwargs: Any) -> None:
             validate(contract_client, case, response, sent[0] if sent else None, recorder=self.recorder,
                      excluded_checks=[ensure_resource_availability])
 
@@ -120,5 +119,5 @@ def test_chains_through_the_links_conform(contract_client: ContractClient, contr
         )
     except ContractViolation:
         raise
-    except Exception as exc:  # anything else the state machine raised: shown with the last request it sent
+    except Exception as exc:  # noqa: BLE001 (anything else the state machine raised: shown with its last request)
         raise ContractViolation(contract_client.redact(_explain(exc)), sent[0] if sent else None) from None

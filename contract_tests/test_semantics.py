@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import time
+
 import pytest
 
 from contract_tests.client import WRITE_KINDS, ContractClient
-from contract_tests.expect import ContractViolation, Findings, expect, expect_status, json_body
+from contract_tests.expect import (
+    ContractViolation,
+    Findings,
+    expect,
+    expect_status,
+    json_body,
+)
 from contract_tests.properties import contract_property
 from contract_tests.run import ContractRun
-from contract_tests.steps import data_of, give_data, new_session, read, read_data, timestamp, try_give_data
+from contract_tests.steps import (
+    data_of,
+    give_data,
+    new_session,
+    read,
+    read_data,
+    timestamp,
+    try_give_data,
+)
 
 
 @contract_property("delete.then-404-everywhere")
@@ -44,7 +59,7 @@ def test_patch_on_a_deleted_session_is_404(contract_client: ContractClient) -> N
 @contract_property("delete.removes-only-target")
 def test_delete_removes_that_session_and_nothing_else(contract_client: ContractClient) -> None:
     sids = [new_session(contract_client) for _ in range(6)]
-    with_data = all([try_give_data(contract_client, sid, {"index": index}) for index, sid in enumerate(sids)])
+    with_data = all([try_give_data(contract_client, sid, {"index": index}) for index, sid in enumerate(sids)])  # noqa: C419 (every one)
     deleted: set[int] = set()
     for victim in (2, 0, 5):
         expect_status(contract_client.delete(sids[victim]), 200, "DELETE")

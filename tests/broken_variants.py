@@ -17,8 +17,14 @@ from typing import Any
 
 from reference_impl import create_app
 from reference_impl.errors import ApiError
-from reference_impl.handlers import SessionHandlers, parse_session_id
-from reference_impl.store import InMemorySessionStore, SessionExists, SessionRecord, StorageError, utc_now
+from reference_impl.handlers import SessionHandlers
+from reference_impl.store import (
+    InMemorySessionStore,
+    SessionExists,
+    SessionRecord,
+    StorageError,
+    utc_now,
+)
 
 Scope = dict[str, Any]
 Rewrite = Callable[[str, str, int, Any], tuple[int, Any] | None]

@@ -101,7 +101,7 @@ def test_curl_lines_are_shell_safe_and_bash_reads_back_the_exact_body(base_url: 
     echoed = subprocess.run(["bash", "-c", feed], capture_output=True, check=True).stdout
     assert echoed == body
     assert shell_word("plain") == "plain" and shell_word("a b") == "'a b'"
-    assert subprocess.run(["bash", "-c", f"printf %s {shell_word('x' + chr(27) + 'é')}"], capture_output=True).stdout == "x\x1bé".encode()
+    assert subprocess.run(["bash", "-c", f"printf %s {shell_word('x' + chr(27) + 'é')}"], capture_output=True, check=True).stdout == "x\x1bé".encode()
 
 
 def test_a_hanging_request_fails_only_its_own_property_with_its_curl(tmp_path: Path) -> None:
@@ -167,6 +167,6 @@ def test_the_seed_is_printed_and_a_base_url_ending_in_api_v1_gets_a_hint(tmp_pat
 
 
 def test_run_help_lists_the_property_ids_and_exit_codes() -> None:
-    done = subprocess.run([sys.executable, "-m", "contract_tests.cli", "run", "--help"], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "contract_tests.cli", "run", "--help"], capture_output=True, text=True, check=True)
     assert "consistency.read-your-writes.delete" in done.stdout and "concurrency.double-delete" in done.stdout
     assert "exit codes:" in done.stdout and "2  usage error" in done.stdout
