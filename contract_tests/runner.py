@@ -6,8 +6,11 @@ run's shared fixtures (`contract_client`, `contract_run`, `contract_options`): s
 started together on a thread pool (`ContractRun.check_workers` threads) as soon as the first check
 runs, while pytest keeps walking the items; when pytest reaches an independent check it waits for
 that check's outcome and reports it as if it had run there (pass, failure with its own reproduction,
-skip). Checks that read the run's totals (`consistency.*`), parametrised checks, and checks marked
-`contract_sequential` run in pytest's thread as before.
+skip). Checks that read the run's totals (`consistency.*`), parametrised checks, checks marked
+`contract_sequential`, and Hypothesis-driven checks (`model.*`, `schema.*`, any `@given` test) run
+in pytest's thread, one after the other, while the pool works: on CPython 3.11 two threads building
+ASTs at once can fail ("AST constructor recursion depth mismatch"), and Hypothesis does that when it
+describes examples, so two Hypothesis runs must never overlap.
 
 Each check's requests are charged to it through `client.current_property`, so per-property request
 counts stay right however the checks interleave. A check that wants a burst of its own requests uses
@@ -33,6 +36,7 @@ from contract_tests.expect import ContractViolation
 T = TypeVar("T")
 SHARED_FIXTURES = frozenset({"contract_client", "contract_run", "contract_options"})
 RUN_LAST_PREFIXES = ("consistency.",)
+HYPOTHESIS_PREFIXES = ("model.", "schema.")  # checks driven by Hypothesis (state machines, Schemathesis)
 
 
 def concurrently(count: int, action: Callable[[int], T], *, together: bool = True) -> list[T]:
@@ -62,7 +66,9 @@ class Outcome:
 
 def independent(item: pytest.Item, property_id: str | None) -> bool:
     """Whether `item` may run on the pool: a contract check needing only the run's shared fixtures."""
-    if property_id is None or property_id.startswith(RUN_LAST_PREFIXES):
+    if property_id is None or property_id.startswith(RUN_LAST_PREFIXES + HYPOTHESIS_PREFIXES):
+        return False
+    if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
         return False
     if item.get_closest_marker("contract_sequential") is not None or getattr(item, "callspec", None) is not None:
         return False
