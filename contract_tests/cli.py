@@ -3,7 +3,8 @@
     session-contract run --base-url URL [--header 'Name: value'] [--junit-xml PATH] [--report-md PATH]
                          [--known-deviations FILE] [--max-examples N] [--seed N]
                          [--persistence-window S] [--max-rps N] [--time-budget S] [--volume N]
-                         [--property GLOB] [--skip-property GLOB]
+                         [--property GLOB] [--skip-property GLOB] [--race-rounds N]
+                         [--request-timeout S] [--request-log PATH] [--concurrency N]
     session-contract diff ARGS...
 
 Exit codes: 0 conformant, 1 violations (or an incomplete run), 2 usage error or target unreachable.
