@@ -208,6 +208,7 @@ class ContractClient:
         self.live: set[uuid.UUID] = set()
         self.deleted: set[uuid.UUID] = set()
         self.reserved: set[uuid.UUID] = set()
+        self.creator: dict[uuid.UUID, str] = {}  # the property whose request created each session
         self.log: list[str] | None = None  # "PROPERTY METHOD path" of every request, when recording
         self.stopping = threading.Event()  # set while the run ends: checks' requests raise RunStopped
         self._lock = threading.Lock()
@@ -225,6 +226,12 @@ class ContractClient:
     def owns(self, sid: uuid.UUID) -> bool:
         with self._lock:
             return sid in self.live or sid in self.deleted or sid in self.reserved
+
+    def live_sessions_of(self, property_id: str) -> set[uuid.UUID]:
+        """The sessions still live that requests charged to `property_id` created (checks run
+        concurrently: a check cleans up only its own)."""
+        with self._lock:
+            return {sid for sid in self.live if self.creator.get(sid) == property_id}
 
     def created_count(self) -> int:
         with self._lock:
@@ -251,6 +258,7 @@ class ContractClient:
                 with self._lock:
                     self.live.add(sid)
                     self.deleted.discard(sid)
+                    self.creator[sid] = current_property.get()
         elif method == "DELETE" and raw is not None and 200 <= response.status_code < 300:
             sid = as_uuid(raw)
             if sid is not None:

@@ -23,7 +23,7 @@ from contract_tests.runner import independent
 
 RUN_KEY = pytest.StashKey[ContractRun]()
 # Independent checks start on the pool in this order first (the longest waits begin earliest).
-START_FIRST = ("persistence.until-delete", "persistence.under-volume")
+START_FIRST = ("persistence.until-delete", "model.state-machine", "persistence.under-volume", "schema.stateful")
 
 
 def _addoption(group: Any, name: str, **kwargs: Any) -> None:

@@ -6,11 +6,13 @@ run's shared fixtures (`contract_client`, `contract_run`, `contract_options`): s
 started together on a thread pool (`ContractRun.check_workers` threads) as soon as the first check
 runs, while pytest keeps walking the items; when pytest reaches an independent check it waits for
 that check's outcome and reports it as if it had run there (pass, failure with its own reproduction,
-skip). Checks that read the run's totals (`consistency.*`), parametrised checks, checks marked
-`contract_sequential`, and Hypothesis-driven checks (`model.*`, `schema.*`, any `@given` test) run
-in pytest's thread, one after the other, while the pool works: on CPython 3.11 two threads building
-ASTs at once can fail ("AST constructor recursion depth mismatch"), and Hypothesis does that when it
-describes examples, so two Hypothesis runs must never overlap.
+skip). Checks that read the run's totals (`consistency.*`), parametrised checks (Schemathesis'
+stateless phase) and checks marked `contract_sequential` run in pytest's thread while the pool works.
+
+Hypothesis is thread-safe (since 6.136), but on CPython 3.11 two threads turning source into AST
+objects at once can fail ("SystemError: AST constructor recursion depth mismatch": the converter's
+depth counter is shared by all threads), and Hypothesis calls `ast.parse` when it describes
+examples. `serialize_ast_parsing()` therefore wraps `ast.parse` in one lock for the run.
 
 Each check's requests are charged to it through `client.current_property`, so per-property request
 counts stay right however the checks interleave. A check that wants a burst of its own requests uses
@@ -19,6 +21,7 @@ counts stay right however the checks interleave. A check that wants a burst of i
 
 from __future__ import annotations
 
+import ast
 import contextvars
 import inspect
 import threading
@@ -36,7 +39,18 @@ from contract_tests.expect import ContractViolation
 T = TypeVar("T")
 SHARED_FIXTURES = frozenset({"contract_client", "contract_run", "contract_options"})
 RUN_LAST_PREFIXES = ("consistency.",)
-HYPOTHESIS_PREFIXES = ("model.", "schema.")  # checks driven by Hypothesis (state machines, Schemathesis)
+_AST_LOCK = threading.RLock()
+_ORIGINAL_PARSE = ast.parse
+
+
+def _serialized_parse(*args: Any, **kwargs: Any) -> Any:
+    with _AST_LOCK:
+        return _ORIGINAL_PARSE(*args, **kwargs)
+
+
+def serialize_ast_parsing() -> None:
+    """Make `ast.parse` hold one process-wide lock (see the module docstring); idempotent."""
+    ast.parse = _serialized_parse  # type: ignore[assignment]
 
 
 def concurrently(count: int, action: Callable[[int], T], *, together: bool = True) -> list[T]:
@@ -66,9 +80,7 @@ class Outcome:
 
 def independent(item: pytest.Item, property_id: str | None) -> bool:
     """Whether `item` may run on the pool: a contract check needing only the run's shared fixtures."""
-    if property_id is None or property_id.startswith(RUN_LAST_PREFIXES + HYPOTHESIS_PREFIXES):
-        return False
-    if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+    if property_id is None or property_id.startswith(RUN_LAST_PREFIXES):
         return False
     if item.get_closest_marker("contract_sequential") is not None or getattr(item, "callspec", None) is not None:
         return False
@@ -100,6 +112,7 @@ class ConcurrentChecks:
         with self._lock:
             if self.pool is not None:
                 return
+            serialize_ast_parsing()
             self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="contract-check")
             for nodeid, (item, pid) in self.items.items():
                 wanted = inspect.signature(item.obj).parameters

@@ -93,10 +93,10 @@ def test_chains_through_the_links_conform(contract_client: ContractClient, contr
 
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
-            self.before = set(contract_client.live)
+            self.before = contract_client.live_sessions_of("schema.stateful")
 
         def teardown(self) -> None:
-            for sid in set(contract_client.live) - self.before:
+            for sid in contract_client.live_sessions_of("schema.stateful") - self.before:
                 contract_client.delete(str(sid))
 
         def call(self, case: schemathesis.Case[Any], **kwargs: Any) -> Any:
