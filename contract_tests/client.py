@@ -213,6 +213,8 @@ class ContractClient:
         self.stopping = threading.Event()  # set while the run ends: checks' requests raise RunStopped
         self._lock = threading.Lock()
         self._local = threading.local()
+        # Sends the HEAD of a read-back while the GET is under way (one round trip, not two).
+        self._pairs = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="contract-readback")
 
     # --- ownership ---------------------------------------------------------------------------
 
@@ -366,15 +368,17 @@ class ContractClient:
         target = f"{SESSION_PATH}/{sid}"
 
         def observe() -> tuple[str | None, httpx.Response]:
-            get = self.request("GET", target, check_write=False)
             if kind == "patch":
+                get = self.request("GET", target, check_write=False)
                 if get.status_code != 200:
                     return f"GET answered {get.status_code} right after PATCH answered {response.status_code}", get
                 data = data_of(get)
                 if data is not None and any(data.get(k) != v for k, v in body["data"].items()):
                     return "GET right after PATCH does not show the patched keys", get
                 return None, get
-            head = self.request("HEAD", target, check_write=False)
+            pending_head = self._pairs.submit(contextvars.copy_context().run, self.request, "HEAD", target, check_write=False)
+            get = self.request("GET", target, check_write=False)
+            head = pending_head.result()
             expected = (404, 404) if kind == "delete" else (200, 204)
             if (get.status_code, head.status_code) != expected:
                 what = "DELETE" if kind == "delete" else kind
@@ -467,6 +471,7 @@ class ContractClient:
             return 0, False, str(exc)
 
     def close(self) -> None:
+        self._pairs.shutdown(wait=True)
         self.http.close()
 
     def __enter__(self) -> ContractClient:  # noqa: PYI034

@@ -19,7 +19,8 @@ PROPERTIES: dict[str, str] = {
     "delete.removes-only-target": "DELETE removes exactly that session; every other one stays with its data",
     "patch.merges-top-level": "PATCH merges at the top level: body keys overwrite, other keys stay",
     "patch.timestamps": "PATCH moves updatedAt strictly forward (once the clock can advance), never changes createdAt; "
-                        "GET, HEAD and 409 change neither; createdAt <= updatedAt",
+                        "createdAt <= updatedAt",
+    "timestamps.unchanged-by-reads-and-errors": "GET, HEAD, a 409 and a 422 change neither createdAt nor updatedAt",
     "data.isolated-per-session": "changing one session's data never changes another's",
     "timestamps.iso8601-utc": "createdAt and updatedAt are ISO 8601 date-times with a UTC offset",
     "list.always-404": "GET /api/v1/session answers 404 with a JSON detail, whatever the state",

@@ -100,8 +100,7 @@ CLOCK_TICK = 1.05  # s: a clock of one-second resolution has advanced after this
 def test_patch_moves_updated_at_strictly_forward_and_keeps_created_at(contract_client: ContractClient) -> None:
     """"PATCH moves updatedAt strictly forward": a PATCH sent after the clock has had time to advance
     (CLOCK_TICK since the stamp it replaces was read, enough for one-second resolution) must give a
-    strictly later updatedAt; a PATCH sooner than that may leave it equal, never earlier. GET, HEAD
-    and a 409 conflict change neither timestamp."""
+    strictly later updatedAt; a PATCH sooner than that may leave it equal, never earlier."""
     sid = new_session(contract_client)
     first = read(contract_client, sid, "GET a new session")
     created, updated = timestamp(first, "createdAt"), timestamp(first, "updatedAt")
@@ -126,14 +125,24 @@ def test_patch_moves_updated_at_strictly_forward_and_keeps_created_at(contract_c
         if now > updated:
             stamped_at = time.monotonic()
         updated = now
-    before = read(contract_client, sid, "GET before reads and a conflict")
+
+
+@contract_property("timestamps.unchanged-by-reads-and-errors")
+def test_reads_and_refused_requests_change_no_timestamp(contract_client: ContractClient) -> None:
+    """"Nothing else changes either timestamp (a GET, HEAD, 404, 409 or 422 changes no record)":
+    after a while (so a changed stamp would differ), GET, HEAD, a conflicting create-with-id (409) and
+    a PATCH with a malformed body (422) leave createdAt and updatedAt as they were. Needs no PATCH."""
+    sid = new_session(contract_client)
+    before = read(contract_client, sid, "GET a new session")
+    time.sleep(CLOCK_TICK)
     contract_client.head(sid)
     contract_client.get(sid)
     contract_client.create_with_id(sid)
-    after = read(contract_client, sid, "GET after HEAD, GET and a conflicting create")
+    contract_client.request("PATCH", f"/api/v1/session/{sid}", content=b'{"data": [1]}', headers={"Content-Type": "application/json"})
+    after = read(contract_client, sid, "GET after HEAD, GET, a conflicting create and a malformed PATCH")
     expect((after.get("createdAt"), after.get("updatedAt")) == (before.get("createdAt"), before.get("updatedAt")),
-           f"a GET, HEAD or 409 changed the timestamps: {before.get('updatedAt')} -> {after.get('updatedAt')}",
-           contract_client.last_response)
+           f"a GET, HEAD, 409 or 422 changed the timestamps: createdAt {before.get('createdAt')} -> {after.get('createdAt')}, "
+           f"updatedAt {before.get('updatedAt')} -> {after.get('updatedAt')}", contract_client.last_response)
 
 
 @contract_property("data.isolated-per-session")

@@ -258,6 +258,25 @@ class FrozenUpdatedAtStore(InMemorySessionStore):
         return record.copy()
 
 
+class TouchingReadStore(InMemorySessionStore):
+    """A GET stamps updatedAt ("last accessed"), as a cache layer might."""
+
+    async def get(self, session_id: uuid.UUID) -> SessionRecord | None:
+        record = self._sessions.get(session_id)
+        if record is not None:
+            record.updated_at = utc_now()
+        return await super().get(session_id)
+
+
+class UpsertingStore(InMemorySessionStore):
+    """PATCH on a missing id creates the session (an upsert) instead of answering 404."""
+
+    async def update(self, session_id: uuid.UUID, data: dict[str, Any]) -> SessionRecord | None:
+        if session_id not in self._sessions:
+            self._sessions[session_id] = SessionRecord(session_id)
+        return await super().update(session_id, data)
+
+
 class CommitAfterAnswerStore(InMemorySessionStore):
     """Like production on PostgreSQL: some writes are committed only `lag` seconds after they were
     answered (every `create_every`-th create and every `delete_every`-th DELETE), so a read right
@@ -420,6 +439,8 @@ BROKEN = [
     Variant("timestamps-without-offset", "timestamps.iso8601-utc", rewrite=naive_timestamps),
     Variant("updated-at-frozen", "patch.timestamps", FrozenUpdatedAtStore),
     Variant("detail-without-id-control-bytes", "errors.json-detail", rewrite=detail_without_id),
+    Variant("get-touches-updated-at", "timestamps.unchanged-by-reads-and-errors", TouchingReadStore),
+    Variant("patch-upserts-deleted", "delete.then-patch-404", UpsertingStore),
 ]
 
 CORRECT_BUT_DIFFERENT = Variant("incidental-differences", None, rewrite=incidental_differences, latency=0.002)
