@@ -85,7 +85,8 @@ def independent(item: pytest.Item, property_id: str | None) -> bool:
     if item.get_closest_marker("contract_sequential") is not None or getattr(item, "callspec", None) is not None:
         return False
     names = set(getattr(item, "fixturenames", ())) - {"request"}  # pytest's own, always there
-    return isinstance(item, pytest.Function) and names <= SHARED_FIXTURES
+    # Exactly pytest's Function: plugins' subclasses (Schemathesis' per-operation items) run their own way.
+    return type(item) is pytest.Function and names <= SHARED_FIXTURES
 
 
 class ConcurrentChecks:

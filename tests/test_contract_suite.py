@@ -25,6 +25,8 @@ def needed(variant: Variant) -> list[str]:
     if variant.expected is None:
         return list(FAST_VARIANT)
     wanted = [variant.expected, *(["model.state-machine"] if variant.name in STATE_MACHINE_CATCHES else [])]
+    if variant.expected.startswith("consistency."):
+        wanted += ["patch.*", "delete.*", "concurrency.deletes-*"]  # enough writes of each kind for the tally
     return [*FAST_VARIANT, *(arg for pid in wanted for arg in ("--property", pid))]
 
 
