@@ -334,8 +334,8 @@ def render_markdown(report: Report) -> str:
     lines = [
         "# Contract drift",
         "",
-        f"Contract `{report.contract}` (OpenAPI {report.contract_version}) against deployment "
-        f"`{report.deployment}` (OpenAPI {report.deployment_version}): **{report.headline()}**.",
+        (f"Contract `{report.contract}` (OpenAPI {report.contract_version}) against deployment "
+         f"`{report.deployment}` (OpenAPI {report.deployment_version}): **{report.headline()}**."),
     ]
     if report.others:
         lines += ["", _md(_others_line(report.others))]

@@ -50,7 +50,7 @@ def _serialized_parse(*args: Any, **kwargs: Any) -> Any:
 
 def serialize_ast_parsing() -> None:
     """Make `ast.parse` hold one process-wide lock (see the module docstring); idempotent."""
-    ast.parse = _serialized_parse  # type: ignore[assignment]
+    ast.parse = _serialized_parse
 
 
 def concurrently(count: int, action: Callable[[int], T], *, together: bool = True) -> list[T]:
