@@ -110,6 +110,24 @@ def pytest_configure(config: pytest.Config) -> None:
     activate(run.options)
 
 
+# Modules whose import is costly, and the properties they check: not collected when none is selected.
+COSTLY_MODULES = {"test_schema.py": ("schema.stateless", "schema.stateful")}
+
+
+def selected(config: pytest.Config, property_id: str) -> bool:
+    """Whether `--property`/`--skip-property` keep `property_id`."""
+    select, skip = config.getoption("contract_select"), config.getoption("contract_skip")
+    return (not select or any(fnmatch(property_id, g) for g in select)) and not any(fnmatch(property_id, g) for g in skip)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Skip importing Schemathesis (seconds) when no schema.* property is selected."""
+    ids = COSTLY_MODULES.get(collection_path.name)
+    if ids is None or collection_path.parent.name != "contract_tests":
+        return None
+    return True if not any(selected(config, pid) for pid in ids) else None
+
+
 def property_of(item: pytest.Item) -> str | None:
     marker = item.get_closest_marker("contract_property")
     return marker.args[0] if marker else None
