@@ -3,7 +3,8 @@
     session-contract run --base-url URL [--header 'Name: value'] [--junit-xml PATH] [--report-md PATH]
                          [--known-deviations FILE] [--max-examples N] [--seed N]
                          [--persistence-window S] [--max-rps N] [--time-budget S] [--volume N]
-                         [--property GLOB] [--skip-property GLOB]
+                         [--property GLOB] [--skip-property GLOB] [--race-rounds N]
+                         [--request-timeout S] [--request-log PATH] [--concurrency N]
     session-contract diff ARGS...
 
 Exit codes: 0 conformant, 1 violations (or an incomplete run), 2 usage error or target unreachable.
@@ -41,12 +42,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(prog="session-contract", description="Conformance suite for the session API contract.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {toolkit_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="check a deployment, property by property")
+    run = commands.add_parser("run", help="check a deployment, property by property", epilog=_run_epilog(),
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     add_cli_options(run)
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the final table")
     diff = commands.add_parser("diff", help="compare openapi.yaml with a deployment's own OpenAPI description", add_help=False)
     diff.add_argument("args", nargs=argparse.REMAINDER)
     return parser
+
+
+def _run_epilog() -> str:
+    from contract_tests.properties import PROPERTIES
+
+    width = max(len(pid) for pid in PROPERTIES)
+    lines = ["property ids (for --property, --skip-property and --known-deviations):"]
+    lines += [f"  {pid.ljust(width)}  {statement}" for pid, statement in PROPERTIES.items()]
+    lines += ["", "exit codes:", "  0  conformant (every failure is a listed known deviation, nothing left behind)",
+              "  1  violations, sessions left behind, or an incomplete run",
+              "  2  usage error or target unreachable"]
+    return "\n".join(lines)
 
 
 def pytest_args(ns: argparse.Namespace) -> list[str]:
@@ -132,14 +146,11 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
     if code == pytest.ExitCode.INTERRUPTED and not results.stopped:
         results.stopped = "interrupted"
     observer.say("")
-    observer.say(render_table(results, contract_run.redact))
     for label, path in (("JUnit XML", ns.contract_junit_xml), ("Markdown report", ns.contract_report_md)):
         if path:
             observer.say(f"{label}: {path}")
-    if results.conformant:
-        observer.say("conformant")
-        return EXIT_OK
-    return EXIT_VIOLATIONS
+    observer.say(render_table(results, contract_run.redact))  # ends with the verdict line
+    return EXIT_OK if results.conformant else EXIT_VIOLATIONS
 
 
 def _sigterm_as_interrupt(signum: int, frame: Any) -> None:

@@ -18,7 +18,7 @@ import yaml
 
 from contract_tests.properties import PROPERTIES
 
-DIFFERENCE_KINDS = ("operation", "status", "parameter", "request-body", "request-field", "response-body", "response-field")
+DIFFERENCE_KINDS = ("operation", "status", "undocumented-error", "parameter", "request-body", "request-field", "response-body", "response-field")
 """The first part of a `session-contract diff` difference id (`KIND:...`)."""
 
 

@@ -9,6 +9,15 @@ rules keep the report to what a client can observe:
 - An operation one side documents with nothing but 404 is the "not offered" endpoint (the
   contract's list endpoint); the other side leaving it out says the same.
 
+Against a real service's description, three more rules keep the report readable:
+- Only operations under the contract's paths are compared; operations of the service's other
+  modules are summarised in one line (`other_operations` in JSON).
+- A body (or field) the deployment describes as a free-form object, where the contract lists its
+  fields, is one difference saying "not described", not one per missing field.
+- An error status (4xx, 5xx) the contract documents and the deployment does not is of kind
+  `undocumented-error` (FastAPI documents only the errors a route declares), so one wildcard,
+  `undocumented-error:*`, can list them all as known.
+
 Every difference has a stable id, `KIND:METHOD PATH[ STATUS][ FIELD]`, e.g.
 `operation:PATCH /api/v1/session/{session_id}` or
 `response-field:GET /api/v1/session/{session_id} 200 data`.
@@ -29,7 +38,7 @@ import argparse
 import json
 import re
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +53,7 @@ from session_spec import SPEC_PATH
 DEFAULT_SPEC_PATH = SPEC_PATH
 KINDS = DIFFERENCE_KINDS
 ABSENT = "absent"
+NOT_DESCRIBED = "object, not described (free-form)"
 
 
 class CannotLoad(Exception):
@@ -97,10 +107,26 @@ def _compare_fields(kind: str, operation: OperationShape, status: str | None, ou
         return [diff("", ours[""].type, theirs[""].type)]
     found: list[Difference] = []
     pruned: list[str] = []  # fields whose descendants are not compared (missing, or of another type)
+    def children(fields: BodyFields, location: str) -> bool:
+        if not location:
+            return len(fields) > 1
+        return any(key.startswith((location + ".", location + "[]")) for key in fields)
+
+    def free_form(location: str) -> bool:
+        """The deployment says "an object" here and nothing more, where the contract lists fields."""
+        other = theirs.get(location)
+        return other is not None and "object" in other.type and not children(theirs, location) and children(ours, location)
+
+    if free_form(""):
+        return [diff("", "object with described fields", NOT_DESCRIBED)]
     for location in sorted((set(ours) | set(theirs)) - {""}):
-        if any(location.startswith(p + ".") or location.startswith(p + "[]") for p in pruned):
+        if any(location.startswith((p + ".", p + "[]")) for p in pruned):
             continue
         mine, other = ours.get(location), theirs.get(location)
+        if free_form(location):
+            pruned.append(location)
+            found.append(diff(location, "object with described fields", NOT_DESCRIBED))
+            continue
         if mine is None or other is None or mine.type != other.type:
             pruned.append(location)
         if mine != other:
@@ -131,7 +157,8 @@ def _compare_operation(ours: OperationShape, theirs: OperationShape) -> list[Dif
             found += _compare_fields("request-field", ours, None, ours.request, theirs.request)
     for status in sorted(set(ours.responses) | set(theirs.responses)):
         if status not in theirs.responses or status not in ours.responses:
-            found.append(Difference("status", ours.method, ours.path, status, None, _documented(ours, status), _documented(theirs, status)))
+            kind = "undocumented-error" if status not in theirs.responses and status[:1] in ("4", "5") else "status"
+            found.append(Difference(kind, ours.method, ours.path, status, None, _documented(ours, status), _documented(theirs, status)))
             continue
         our_body, their_body = ours.responses[status], theirs.responses[status]
         if ours.method == "HEAD":
@@ -144,10 +171,18 @@ def _compare_operation(ours: OperationShape, theirs: OperationShape) -> list[Dif
     return found
 
 
+def other_operations(contract: ApiShape, deployment: ApiShape) -> list[str]:
+    """`METHOD path` of the deployment's operations on paths the contract does not describe."""
+    paths = {path for _, path in contract.operations}
+    return sorted(f"{method} {path}" for method, path in deployment.operations if path not in paths)
+
+
 def compare(contract: ApiShape, deployment: ApiShape) -> list[Difference]:
-    """Every difference between the two descriptions, in a stable order."""
+    """Every difference between the two descriptions on the contract's paths, in a stable order."""
     found: list[Difference] = []
-    for key in sorted(set(contract.operations) | set(deployment.operations), key=lambda k: (k[1], k[0])):
+    paths = {path for _, path in contract.operations}
+    keys = set(contract.operations) | {key for key in deployment.operations if key[1] in paths}
+    for key in sorted(keys, key=lambda k: (k[1], k[0])):
         ours, theirs = contract.operations.get(key), deployment.operations.get(key)
         if ours is not None and theirs is not None:
             found += _compare_operation(ours, theirs)
@@ -240,6 +275,7 @@ class Report:
     deployment_version: str
     findings: list[Finding]
     stale: list[str]
+    others: list[str] = field(default_factory=list)  # the deployment's operations on other paths, not compared
 
     @property
     def new(self) -> list[Finding]:
@@ -261,6 +297,8 @@ def render_text(report: Report) -> str:
         f"deployment: {report.deployment} (OpenAPI {report.deployment_version})",
         report.headline(),
     ]
+    if report.others:
+        lines.append(_others_line(report.others))
     for title, findings in (("new", report.new), ("known", report.known)):
         if findings:
             lines.append(f"\n{title}:")
@@ -274,6 +312,12 @@ def render_text(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _others_line(others: list[str]) -> str:
+    shown = ", ".join(others[:3])
+    return (f"not compared: {len(others)} operation{'s' * (len(others) != 1)} on paths the contract does not describe "
+            f"({shown}{', ...' if len(others) > 3 else ''})")
+
+
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -282,9 +326,11 @@ def render_markdown(report: Report) -> str:
     lines = [
         "# Contract drift",
         "",
-        f"Contract `{report.contract}` (OpenAPI {report.contract_version}) against deployment "
-        f"`{report.deployment}` (OpenAPI {report.deployment_version}): **{report.headline()}**.",
+        (f"Contract `{report.contract}` (OpenAPI {report.contract_version}) against deployment "
+         f"`{report.deployment}` (OpenAPI {report.deployment_version}): **{report.headline()}**."),
     ]
+    if report.others:
+        lines += ["", _md(_others_line(report.others))]
     if report.findings:
         lines += ["", "| status | difference | contract | deployment | known because |", "|---|---|---|---|---|"]
         for finding in [*report.new, *report.known]:
@@ -307,6 +353,7 @@ def render_json(report: Report) -> str:
             "new": len(report.new),
             "known": len(report.known),
             "stale_known_deviations": report.stale,
+            "other_operations": report.others,
         },
         indent=2,
     ) + "\n"
@@ -335,7 +382,8 @@ def run(args: argparse.Namespace) -> Report:
     contract, deployment = load_shape(args.spec, args.timeout), load_shape(args.against, args.timeout)
     known = load_known_deviations(args.known_deviations) if args.known_deviations else {}
     findings, stale = classify(compare(contract, deployment), known)
-    return Report(args.spec, contract.version, args.against, deployment.version, findings, stale)
+    return Report(args.spec, contract.version, args.against, deployment.version, findings, stale,
+                  other_operations(contract, deployment))
 
 
 def main(argv: list[str] | None = None) -> int:

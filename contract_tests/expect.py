@@ -51,3 +51,35 @@ def _snippet(response: httpx.Response, limit: int = 160) -> str:
         return "(no body)"
     text = response.text.replace("\n", " ")
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+class Findings:
+    """Violations a check collects step by step, so one failing step does not hide the steps after it
+    that do not depend on it; `raise_any()` at the end reports them all (the first one's request is
+    the reproduction)."""
+
+    def __init__(self) -> None:
+        self.found: list[ContractViolation] = []
+
+    def check(self, condition: Any, explanation: str, response: httpx.Response | None = None) -> bool:
+        """Record a violation unless `condition` holds; whether it held."""
+        if not condition:
+            self.found.append(ContractViolation(explanation, response))
+        return bool(condition)
+
+    def status(self, response: httpx.Response, expected: int | set[int], what: str) -> bool:
+        try:
+            expect_status(response, expected, what)
+        except ContractViolation as violation:
+            self.found.append(violation)
+            return False
+        return True
+
+    def raise_any(self) -> None:
+        if not self.found:
+            return
+        first = self.found[0]
+        if len(self.found) == 1:
+            raise first
+        listed = "\n".join(f"- {v.explanation}" for v in self.found)
+        raise ContractViolation(f"{len(self.found)} violations:\n{listed}", first.response, reproduction=first.reproduction)

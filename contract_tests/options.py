@@ -64,6 +64,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("property", "check only the properties whose id matches (repeatable, e.g. 'persistence.*')",
            metavar="GLOB", repeatable=True),
     Option("skip-property", "do not check the properties whose id matches (repeatable)", metavar="GLOB", repeatable=True),
+    Option("race-rounds", "rounds of each race check (double DELETE, create-with-id on one id; default: %(default)s)", int, 10, "N"),
+    Option("request-timeout", "seconds to wait for one answer before the check that sent it fails (default: %(default)s)", float, 15.0, "S"),
+    Option("request-log", "write every request sent, one a line: the property it was for ('(shared)': canaries, cleanup), method, path",
+           metavar="PATH"),
 )
 """Every option of a conformance run, in the order `--help` lists them."""
 

@@ -15,16 +15,18 @@ from typing import Any
 
 import pytest
 
-from contract_tests.client import ContractClient
+from contract_tests.client import SHARED, ContractClient, current_property
 from contract_tests.deviations import DeviationsError, load_deviations
 from contract_tests.options import add_plugin_options
 from contract_tests.properties import PROPERTIES
 from contract_tests.redaction import parse_header
 from contract_tests.report import render_junit, render_markdown, render_table
-from contract_tests.run import ContractOptions, ContractRun, TargetUnreachable
+from contract_tests.run import ContractOptions, ContractRun, TargetUnreachable, activate
+from contract_tests.runner import independent
 
 RUN_KEY = pytest.StashKey[ContractRun]()
-RUN_LAST = ("persistence.until-delete", "consistency.read-your-writes")
+# Independent checks start on the pool in this order first (the longest waits begin earliest).
+START_FIRST = ("persistence.until-delete", "model.state-machine", "persistence.under-volume", "schema.stateful")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,12 +57,37 @@ def options_from(config: pytest.Config) -> ContractOptions:
         time_budget=max(0.0, config.getoption("contract_time_budget")),
         junit_xml=config.getoption("contract_junit_xml"),
         report_md=config.getoption("contract_report_md"),
+        race_rounds=max(1, config.getoption("contract_race_rounds")),
+        request_timeout=max(0.1, config.getoption("contract_request_timeout")),
+        request_log=config.getoption("contract_request_log"),
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "contract_property(id): the contract property a conformance check proves")
-    config.stash[RUN_KEY] = ContractRun(options_from(config))
+    config.addinivalue_line("markers", "contract_sequential: run this conformance check in pytest's own thread, "
+                                       "never concurrently with other checks")
+    run = ContractRun(options_from(config))
+    config.stash[RUN_KEY] = run
+    activate(run.options)
+
+
+# Modules whose import is costly, and the properties they check: not collected when none is selected.
+COSTLY_MODULES = {"test_schema.py": ("schema.stateless", "schema.stateful")}
+
+
+def selected(config: pytest.Config, property_id: str) -> bool:
+    """Whether `--property`/`--skip-property` keep `property_id`."""
+    select, skip = config.getoption("contract_property"), config.getoption("contract_skip_property")
+    return (not select or any(fnmatch(property_id, g) for g in select)) and not any(fnmatch(property_id, g) for g in skip)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Skip importing Schemathesis (seconds) when no schema.* property is selected."""
+    ids = COSTLY_MODULES.get(collection_path.name)
+    if ids is None or collection_path.parent.name != "contract_tests":
+        return None
+    return True if not any(selected(config, pid) for pid in ids) else None
 
 
 def property_of(item: pytest.Item) -> str | None:
@@ -70,7 +97,8 @@ def property_of(item: pytest.Item) -> str | None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Canaries are re-checked last, and the read-your-writes tally is read after every write."""
+    """Independent checks are planned for the pool (they run concurrently, see contract_tests.runner);
+    the rest run first in pytest's thread meanwhile, and the read-your-writes tallies are read last."""
     if not any(property_of(item) for item in items):
         return
     select, skip = config.getoption("contract_property"), config.getoption("contract_skip_property")
@@ -84,15 +112,19 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         if drop:
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
-    last = {pid: index + 1 for index, pid in enumerate(RUN_LAST)}
+    run = config.stash[RUN_KEY]
     order = {pid: index for index, pid in enumerate(PROPERTIES)}
+    first = {pid: index for index, pid in enumerate(START_FIRST)}
 
-    def rank(item: pytest.Item) -> tuple[int, int]:
+    def rank(item: pytest.Item) -> tuple[int, int, int]:
         pid = property_of(item) or ""
-        return last.get(pid, 0), order.get(pid, -1)
+        group = 2 if pid.startswith("consistency.") else 1 if independent(item, property_of(item)) else 0
+        return group, pid == "persistence.until-delete", order.get(pid, -1)
 
     items.sort(key=rank)
-    config.stash[RUN_KEY].collect([pid for item in items if (pid := property_of(item))])
+    planned = [(item, pid) for item in items if (pid := property_of(item)) and independent(item, pid)]
+    run.concurrent.plan(sorted(planned, key=lambda pair: first.get(pair[1], len(first))))
+    run.collect([pid for item in items if (pid := property_of(item))])
 
 
 # --- fixtures: nothing here runs unless a contract check asks for it ---------------------------
@@ -129,17 +161,43 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     run = item.config.stash[RUN_KEY]
     if run.client is not None:
         run.client.forget_last()
-    if run.over_budget():
-        run.stopped = run.stopped or f"time budget of {run.options.time_budget:g} s used up; later checks not run"
+    pid = property_of(item)
+    if pid is not None and pid.startswith("consistency."):
+        run.concurrent.drain()  # the tallies are read only once every other check has ended
+    if not run.concurrent.planned(item) and run.stop_reason():
         pytest.skip("time budget used up")
+    current_property.set(property_of(item) or SHARED)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    current_property.set(SHARED)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Start the pool of independent checks at the first check; report a planned check's outcome."""
+    if property_of(pyfuncitem) is None:
+        return None
+    run = pyfuncitem.config.stash[RUN_KEY]
+    if run.client is not None:
+        fixtures = {"contract_client": run.client, "contract_run": run, "contract_options": run.options}
+        run.concurrent.start(run.client, fixtures, run.stop_reason)
+    if not run.concurrent.planned(pyfuncitem):
+        return None
+    outcome = run.concurrent.outcome(pyfuncitem)
+    run.durations[pyfuncitem.nodeid] = outcome.duration
+    if outcome.error is not None:
+        raise outcome.error
+    return True
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
-    outcome = yield
+    outcome: Any = yield
     pid = property_of(item)
     if pid is not None:
-        item.config.stash[RUN_KEY].record(pid, call, outcome.get_result())
+        item.config.stash[RUN_KEY].record(pid, call, outcome.get_result(), item.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

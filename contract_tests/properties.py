@@ -14,24 +14,34 @@ PROPERTIES: dict[str, str] = {
     "get.shape": "GET answers {sessionId, data: object, createdAt, updatedAt} for the requested id",
     "head.agrees-with-get": "HEAD (204/404, no body) agrees with GET (200/404) for live, deleted and unknown ids",
     "ids.equivalent-spellings": "uppercase, unhyphenated, braced and urn:uuid: spellings name the same session",
-    "delete.then-404-everywhere": "after DELETE, GET, HEAD, PATCH and a second DELETE answer 404",
+    "delete.then-404-everywhere": "after DELETE (settled), GET, HEAD and a second DELETE answer 404",
+    "delete.then-patch-404": "PATCH on a deleted session answers 404",
     "delete.removes-only-target": "DELETE removes exactly that session; every other one stays with its data",
     "patch.merges-top-level": "PATCH merges at the top level: body keys overwrite, other keys stay",
-    "patch.timestamps": "PATCH moves updatedAt forward, never changes createdAt; createdAt <= updatedAt",
+    "patch.timestamps": "PATCH moves updatedAt strictly forward (once the clock can advance), never changes createdAt; "
+                        "createdAt <= updatedAt",
+    "timestamps.unchanged-by-reads-and-errors": "GET, HEAD, a 409 and a 422 change neither createdAt nor updatedAt",
     "data.isolated-per-session": "changing one session's data never changes another's",
     "timestamps.iso8601-utc": "createdAt and updatedAt are ISO 8601 date-times with a UTC offset",
     "list.always-404": "GET /api/v1/session answers 404 with a JSON detail, whatever the state",
-    "errors.json-detail": "404 and 409 answers carry {\"detail\": str}; 422 carries the list form",
+    "errors.json-detail": "404 and 409 answers carry {\"detail\": str} naming the id (\"Session <id> not found\"); "
+                          "422 carries the list form",
     "input.malformed-is-4xx": "malformed ids and bodies get a 4xx with a JSON body, never a 5xx",
     "persistence.until-delete": "canary sessions made at the start are unchanged after the persistence window",
     "persistence.under-volume": "after creating many sessions, the earliest still exist with their data",
     "concurrency.creates-distinct-none-lost": "parallel creates give distinct ids and every one exists",
     "concurrency.deletes-leave-others-intact": "parallel deletes of distinct sessions leave the others intact",
-    "concurrency.create-with-id-single-winner": "parallel create-with-id on one fresh id: exactly one 201, others 409",
+    "concurrency.create-with-id-single-winner": "parallel create-with-id on one fresh id: exactly one 201, others 409 "
+                                                "(every round of --race-rounds)",
+    "concurrency.double-delete": "a second DELETE of one id, right after the first or at once with it, answers 404: "
+                                 "exactly one 200 (every round of --race-rounds)",
     "model.state-machine": "random sequences of every operation agree with a model of sessions and their data",
     "schema.stateless": "every response matches openapi.yaml for positive and negative inputs (Schemathesis)",
     "schema.stateful": "chains through the spec's links conform (Schemathesis stateful phase)",
-    "consistency.read-your-writes": "every acknowledged write of the run was visible to the very next request",
+    "consistency.read-your-writes.create": "every acknowledged create was visible to the very next GET and HEAD",
+    "consistency.read-your-writes.create-with-id": "every acknowledged create-with-id was visible to the very next GET and HEAD",
+    "consistency.read-your-writes.patch": "every acknowledged PATCH was visible to the very next GET",
+    "consistency.read-your-writes.delete": "every acknowledged DELETE was visible (404) to the very next GET and HEAD",
 }
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from contract_tests.client import Hygiene, WriteLedger
+from contract_tests.printable import printable
 from contract_tests.properties import PROPERTIES
 from contract_tests.redaction import Redactor
 
 PASS, FAIL, KNOWN, NOT_CHECKED = "pass", "fail", "known", "not checked"
+HYGIENE_CASE = "hygiene.cleanup"  # the JUnit testcase of what the run left on the target
 
 
 @dataclass
@@ -33,20 +36,47 @@ class RunResults:
     target: str
     properties: dict[str, PropertyResult] = field(default_factory=dict)
     requests: int = 0
-    writes_checked: int = 0
-    writes_missed: int = 0
-    sessions_created: int = 0
-    sessions_left: list[str] = field(default_factory=list)
+    shared_requests: int = 0  # canaries and cleanup: charged to no property
+    writes: WriteLedger | None = None
+    hygiene: Hygiene = field(default_factory=Hygiene)
     elapsed: float = 0.0
     stopped: str = ""  # why the run ended early, if it did
+    seed: int | None = None
+    hint: str = ""
 
     @property
     def failures(self) -> list[PropertyResult]:
         return [r for r in self.properties.values() if r.status == FAIL]
 
     @property
+    def writes_checked(self) -> int:
+        return self.writes.checked if self.writes else 0
+
+    @property
+    def writes_missed(self) -> int:
+        return len(self.writes.misses) if self.writes else 0
+
+    @property
+    def sessions_left(self) -> list[str]:
+        return self.hygiene.left_behind
+
+    @property
     def conformant(self) -> bool:
         return not self.failures and not self.sessions_left and not self.stopped
+
+    def verdict(self) -> str:
+        """The run's last line: `conformant` or why not."""
+        if self.conformant:
+            return "verdict: conformant"
+        reasons = []
+        if self.failures:
+            reasons.append(f"{len(self.failures)} propert{'y' if len(self.failures) == 1 else 'ies'} violated "
+                           f"({', '.join(r.property_id for r in ordered(self) if r.status == FAIL)})")
+        if self.sessions_left:
+            reasons.append(f"{len(self.sessions_left)} sessions left behind")
+        if self.stopped:
+            reasons.append(f"run incomplete: {self.stopped}")
+        return "verdict: NOT conformant: " + "; ".join(reasons)
 
 
 def ordered(results: RunResults) -> list[PropertyResult]:
@@ -67,15 +97,23 @@ def summary_lines(results: RunResults) -> list[str]:
     counts = {s: sum(1 for r in results.properties.values() if r.status == s) for s in (PASS, FAIL, KNOWN, NOT_CHECKED)}
     lines = [
         f"target: {results.target}",
+        f"seed: {results.seed} (repeat with --seed {results.seed})" if results.seed is not None else "seed: none",
         f"{counts[PASS]} passed, {counts[FAIL]} failed, {counts[KNOWN]} known deviations, {counts[NOT_CHECKED]} not checked",
-        f"{results.requests} requests in {results.elapsed:.1f} s; read-your-writes: "
-        f"{results.writes_missed} of {results.writes_checked} writes not visible at once",
-        f"cleanup: {results.sessions_created} sessions created, {len(results.sessions_left)} left behind"
-        + (f" ({', '.join(results.sessions_left[:5])})" if results.sessions_left else ""),
+        (f"{results.requests} requests in {results.elapsed:.1f} s ({results.shared_requests} of them shared set-up and cleanup); "
+         f"read-your-writes: {results.writes_missed} of {results.writes_checked} writes not visible at once"),
     ]
+    if results.writes is not None:
+        for kind, ledger in results.writes.kinds.items():
+            if ledger.checked:
+                lines.append(f"  {kind}: {ledger.summary()}")
+    lines.append(f"cleanup: {results.hygiene.summary()}")
+    if results.hygiene.errors:
+        lines.append(f"cleanup: {len(results.hygiene.errors)} deletions got no answer; first: {results.hygiene.errors[0]}")
+    if results.hint:
+        lines.append(results.hint)
     if results.stopped:
         lines.append(f"run stopped early: {results.stopped}")
-    return lines
+    return [printable(line, keep_newlines=False) for line in lines]
 
 
 def render_table(results: RunResults, redact: Redactor) -> str:
@@ -91,18 +129,19 @@ def render_table(results: RunResults, redact: Redactor) -> str:
             out.append(f"{tag} {r.property_id}: {PROPERTIES[r.property_id]}")
             if r.status == KNOWN:
                 out.append(f"  known deviation: {r.known_reason}")
-            out.append(f"  {r.explanation}")
+            out.append("  " + r.explanation.replace("\n", "\n  "))
             if r.reproduction:
                 out.append(f"  reproduce: {r.reproduction}")
     out.append("")
     out += summary_lines(results)
-    return redact("\n".join(out))
+    out.append(results.verdict())
+    return printable(redact("\n".join(out)))
 
 
 def render_markdown(results: RunResults, redact: Redactor) -> str:
     """The Markdown report (for $GITHUB_STEP_SUMMARY or a PR comment)."""
     verdict = "conformant" if results.conformant else "NOT conformant"
-    out = [f"## Session API contract: {verdict}", ""]
+    out = [f"## Session API contract: {verdict}", "", f"**{results.verdict()}**", ""]
     out += [f"- {line}" for line in summary_lines(results)]
     out += ["", "| property | result | statement |", "|---|---|---|"]
     for r in ordered(results):
@@ -117,33 +156,48 @@ def render_markdown(results: RunResults, redact: Redactor) -> str:
                 out += [f"Known because: {r.known_reason}", ""]
             if r.reproduction:
                 out += ["```sh", r.reproduction, "```", ""]
-    return redact("\n".join(out) + "\n")
+    return printable(redact("\n".join(out) + "\n"))
 
 
 def render_junit(results: RunResults, redact: Redactor) -> str:
     """JUnit XML with one testcase per property, named by its id."""
     rows = ordered(results)
+    hygiene = results.hygiene
+
+    def clean(text: str) -> str:
+        return printable(redact(text))
+
     suite = ET.Element(
         "testsuite",
         name="session-contract",
-        tests=str(len(rows)),
-        failures=str(sum(r.status == FAIL for r in rows)),
+        tests=str(len(rows) + 1),
+        failures=str(sum(r.status == FAIL for r in rows) + bool(hygiene.left_behind)),
         errors="0",
         skipped=str(sum(r.status in (KNOWN, NOT_CHECKED) for r in rows)),
         time=f"{results.elapsed:.3f}",
     )
-    ET.SubElement(ET.SubElement(suite, "properties"), "property", name="target", value=redact(results.target))
+    properties = ET.SubElement(suite, "properties")
+    ET.SubElement(properties, "property", name="target", value=clean(results.target))
+    ET.SubElement(properties, "property", name="seed", value=str(results.seed))
+    ET.SubElement(properties, "property", name="requests", value=str(results.requests))
     for r in rows:
         case = ET.SubElement(suite, "testcase", classname="session-contract", name=r.property_id, time=f"{r.duration:.3f}")
-        text = redact(f"{r.explanation}\nreproduce: {r.reproduction}" if r.reproduction else r.explanation)
+        text = clean(f"{r.explanation}\nreproduce: {r.reproduction}" if r.reproduction else r.explanation)
         if r.status == FAIL:
-            ET.SubElement(case, "failure", message=redact(r.explanation.splitlines()[0] if r.explanation else "failed")).text = text
+            ET.SubElement(case, "failure", message=clean(r.explanation.splitlines()[0] if r.explanation else "failed")).text = text
         elif r.status == KNOWN:
-            ET.SubElement(case, "skipped", message=redact(f"known deviation: {r.known_reason}")).text = text
+            ET.SubElement(case, "skipped", message=clean(f"known deviation: {r.known_reason}")).text = text
         elif r.status == NOT_CHECKED:
-            ET.SubElement(case, "skipped", message=redact(r.skip_reason or "not checked"))
+            ET.SubElement(case, "skipped", message=clean(r.skip_reason or "not checked"))
         elif r.trim:
             ET.SubElement(case, "system-out").text = "known deviation no longer seen: trim it from the deviations file"
+        ET.SubElement(case, "properties").append(ET.Element("property", name="requests", value=str(r.requests)))
+    case = ET.SubElement(suite, "testcase", classname="session-contract", name=HYGIENE_CASE, time="0.000")
+    summary = clean(f"cleanup: {hygiene.summary()}; {hygiene.deleted} deleted by cleanup")
+    if hygiene.left_behind:
+        ET.SubElement(case, "failure", message=summary).text = clean("left behind:\n" + "\n".join(hygiene.left_behind))
+    else:
+        ET.SubElement(case, "system-out").text = summary
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)

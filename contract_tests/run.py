@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import random
 import signal
 import threading
 import time
@@ -13,13 +14,36 @@ from typing import Any
 import httpx
 import pytest
 
-from contract_tests.client import ContractClient
+from contract_tests.client import SHARED, ContractClient, Hygiene, current_property
 from contract_tests.expect import ContractViolation
+from contract_tests.printable import printable
 from contract_tests.redaction import Redactor
-from contract_tests.report import FAIL, KNOWN, NOT_CHECKED, PASS, PropertyResult, RunResults
+from contract_tests.report import (
+    FAIL,
+    KNOWN,
+    NOT_CHECKED,
+    PASS,
+    PropertyResult,
+    RunResults,
+)
+from contract_tests.runner import ConcurrentChecks
 
 HARD_STOP_GRACE = 10.0  # seconds after --time-budget at which a still-running check is interrupted
 CANARY_COUNT = 3
+CANARY_PROPERTIES = ("persistence.until-delete",)  # the properties that need canaries made at the start
+
+
+_ACTIVE: list[ContractOptions] = []  # the options of the run in this process (set by the plugin)
+
+
+def activate(options: ContractOptions) -> None:
+    """Make `options` the ones modules read at import time (before pytest builds their tests)."""
+    _ACTIVE[:] = [options]
+
+
+def active_options() -> ContractOptions | None:
+    """The options of the run being collected in this process, or None outside a run."""
+    return _ACTIVE[0] if _ACTIVE else None
 
 
 class TargetUnreachable(Exception):
@@ -42,18 +66,34 @@ class ContractOptions:
     time_budget: float = 0.0
     junit_xml: str | None = None
     report_md: str | None = None
+    race_rounds: int = 10
+    request_timeout: float = 15.0
+    request_log: str | None = None
 
 
-def probe(base_url: str, headers: dict[str, str], timeout: float = 5.0) -> None:
-    """Raise TargetUnreachable unless something answers HTTP at `base_url`."""
+def probe(base_url: str, headers: dict[str, str], timeout: float = 5.0) -> str:
+    """Raise TargetUnreachable unless something answers HTTP at `base_url`; a one-line hint (or "")
+    when `base_url` looks like the API's path rather than the service root."""
+    root = base_url.rstrip("/")
+    if root.endswith("/api/v1"):
+        return (f"hint: --base-url ends in /api/v1, but the suite adds /api/v1 itself; "
+                f"try --base-url {root.removesuffix('/api/v1') or '/'}")
     try:
-        httpx.get(base_url.rstrip("/") + "/health", headers=headers, timeout=timeout)
+        health = httpx.get(root + "/health", headers=headers, timeout=timeout)
+        if health.status_code == 404:
+            probe_id = "00000000-0000-4000-8000-000000000000"
+            api = httpx.get(f"{root}/api/v1/session/{probe_id}", headers=headers, timeout=timeout)
+            named = api.status_code == 404 and probe_id in api.text
+            if not named and api.status_code in (404, 405):
+                return ("hint: --base-url answers 404 on /health and on /api/v1/session/{id}; "
+                        "is it the service root (without /api/v1, with any gateway prefix)?")
     except httpx.TransportError as exc:
         reason = type(exc).__name__
         detail = str(exc).splitlines()[0] if str(exc) else ""
         raise TargetUnreachable(f"target unreachable: {base_url} ({reason}{': ' + detail if detail else ''})") from None
     except httpx.InvalidURL as exc:
         raise TargetUnreachable(f"invalid --base-url {base_url!r}: {exc}") from None
+    return ""
 
 
 def violation_text(excinfo: pytest.ExceptionInfo[BaseException] | None, client: ContractClient | None) -> tuple[str, str]:
@@ -70,6 +110,9 @@ def violation_text(excinfo: pytest.ExceptionInfo[BaseException] | None, client: 
         explanation = f"{type(exc).__name__}: " + " / ".join(lines[:6])[:800]
     if isinstance(exc, ContractViolation) and exc.reproduction:
         return explanation, exc.reproduction
+    carried = getattr(exc, "contract_reproduction", "")
+    if carried and response is None:
+        return explanation, carried
     if response is None and client is not None:
         response = client.last_response
     reproduction = client.curl(response.request) if (client is not None and response is not None) else ""
@@ -80,8 +123,15 @@ class ContractRun:
     """One run: lazily started on first use, finished (cleanup, reports) exactly once."""
 
     def __init__(self, options: ContractOptions) -> None:
+        if options.seed is None:
+            options.seed = random.SystemRandom().randrange(1, 2**31)
         self.options = options
         self.redact = Redactor(options.headers.values())
+        self.check_workers = max(2, options.concurrency // 4)
+        self.concurrent = ConcurrentChecks(self.check_workers)
+        self.canary_error: ContractViolation | None = None
+        self.hint = ""
+        self.durations: dict[str, float] = {}
         self.started = time.monotonic()
         self.client: ContractClient | None = None
         self.server: Any = None
@@ -113,14 +163,31 @@ class ContractRun:
             self.base_url = self.server.base_url
         else:
             self.base_url = self.options.base_url.rstrip("/")
-        probe(self.base_url, self.options.headers)
+        self.hint = probe(self.base_url, self.options.headers)
         self.client = ContractClient(
             self.base_url, self.options.headers, max_rps=self.options.max_rps,
-            burst=self.options.concurrency, redactor=self.redact
+            burst=self.options.concurrency, redactor=self.redact, timeout=self.options.request_timeout,
+            concurrency=self.options.concurrency,
         )
+        if self.options.request_log:
+            self.client.log = []
         self._install_stops()
-        self._make_canaries()
+        if any(pid in self.collected for pid in CANARY_PROPERTIES):
+            token = current_property.set(SHARED)
+            try:
+                self._make_canaries()
+            except ContractViolation as violation:  # e.g. no answer: only the canary property fails
+                self.canary_error = violation
+            finally:
+                current_property.reset(token)
         return self.client
+
+    def stop_reason(self) -> str | None:
+        """Why a check not yet begun should be skipped (time budget used up), or None."""
+        if self.over_budget():
+            self.stopped = self.stopped or f"time budget of {self.options.time_budget:g} s used up; later checks not run"
+            return "time budget used up"
+        return None
 
     def _install_stops(self) -> None:
         if threading.current_thread() is threading.main_thread():
@@ -168,15 +235,23 @@ class ContractRun:
             return self.final
         if self._timer is not None:
             self._timer.cancel()
-        created, left = 0, list[str]()
         if self.client is not None:
+            self.client.stopping.set()  # checks still running on the pool end at their next request
+        self.concurrent.drain()
+        hygiene = Hygiene()
+        if self.client is not None:
+            self.client.stopping.clear()
             previous = _ignore_sigint()
             try:
-                created = self.client.created_count()
-                _, left = self.client.cleanup()
+                hygiene = self.client.cleanup()
             finally:
                 _restore_sigint(previous)
                 self.client.close()
+            for pid, result in self.results.items():
+                result.requests = self.client.requests_by_property.get(pid, 0)
+            if self.options.request_log and self.client.log is not None:
+                with open(self.options.request_log, "w", encoding="utf-8") as log:
+                    log.writelines(f"{printable(line, keep_newlines=False)}\n" for line in self.client.log)
         if self.server is not None:
             self.server.stop()
         if self._previous_sigterm is not None:
@@ -188,12 +263,13 @@ class ContractRun:
             target=self.base_url,
             properties=self.results,
             requests=self.client.request_count if self.client else 0,
-            writes_checked=self.client.writes.checked if self.client else 0,
-            writes_missed=len(self.client.writes.misses) if self.client else 0,
-            sessions_created=created,
-            sessions_left=left,
+            shared_requests=self.client.requests_by_property.get(SHARED, 0) if self.client else 0,
+            writes=self.client.writes if self.client else None,
+            hygiene=hygiene,
             elapsed=self.elapsed(),
             stopped=self.stopped,
+            seed=self.options.seed,
+            hint=self.hint,
         )
         return self.final
 
@@ -204,18 +280,18 @@ class ContractRun:
             self.collected[pid] = self.collected.get(pid, 0) + 1
             self.results.setdefault(pid, PropertyResult(pid))
 
-    def record(self, pid: str, call: pytest.CallInfo[Any], report: pytest.TestReport) -> None:
+    def record(self, pid: str, call: pytest.CallInfo[Any], report: pytest.TestReport, nodeid: str = "") -> None:
         """Fold one test phase's report into its property; known deviations become xfail."""
         result = self.results.setdefault(pid, PropertyResult(pid))
-        result.duration += report.duration
+        own = self.durations.get(nodeid) if report.when == "call" else None
+        result.duration += own if own is not None else report.duration
         if self.client is not None:
-            result.requests += self.client.request_count - self._requests_before
-            self._requests_before = self.client.request_count
+            result.requests = self.client.requests_by_property.get(pid, 0)
         if report.failed:
             explanation, reproduction = violation_text(call.excinfo, self.client)
             if result.status not in (FAIL, KNOWN):
-                result.explanation = self.redact(explanation)
-                result.reproduction = self.redact(reproduction)
+                result.explanation = printable(self.redact(explanation))
+                result.reproduction = printable(self.redact(reproduction), keep_newlines=False)
             reason = self.options.known_deviations.get(pid)
             if reason is not None:
                 result.status = KNOWN

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
-from contract_tests.client import ContractClient
-from contract_tests.client import data_of as data_of  # re-exported: the checks read data through steps
-from contract_tests.expect import ContractViolation, blocked, expect, expect_status, json_body
+from contract_tests.client import ContractClient, data_of
+from contract_tests.expect import (
+    ContractViolation,
+    blocked,
+    expect,
+    expect_status,
+    json_body,
+)
+
+__all__ = ["blocked", "data_of", "give_data", "new_session", "read", "read_data", "timestamp", "try_give_data"]
 
 
 def new_session(client: ContractClient) -> str:
@@ -43,7 +50,7 @@ def read(client: ContractClient, sid: str, what: str) -> dict[str, Any]:
     expect_status(response, 200, what)
     body = json_body(response, what)
     expect(isinstance(body, dict), f"{what}: body is not a JSON object", response)
-    return cast(dict[str, Any], body)
+    return dict(body)
 
 
 def read_data(client: ContractClient, sid: str, what: str) -> dict[str, Any]:
@@ -52,15 +59,16 @@ def read_data(client: ContractClient, sid: str, what: str) -> dict[str, Any]:
     body = json_body(response, what)
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         blocked(f"GET answers no data object (see get.shape): {what}")
-    return cast(dict[str, Any], body["data"])
+    return dict(body["data"])
 
 
 def timestamp(body: dict[str, Any], name: str, response: httpx.Response | None = None) -> datetime:
     """An ISO 8601 date-time with a UTC offset, or a violation."""
     raw = body.get(name)
-    expect(isinstance(raw, str), f"{name} is missing or not a string: {raw!r}", response)
+    if not isinstance(raw, str):
+        raise ContractViolation(f"{name} is missing or not a string: {raw!r}", response)
     try:
-        value = datetime.fromisoformat(str(raw))
+        value = datetime.fromisoformat(raw)
     except ValueError:
         raise ContractViolation(f"{name} {raw!r} is not an ISO 8601 date-time", response) from None
     expect(value.tzinfo is not None and value.utcoffset() is not None, f"{name} {raw!r} has no UTC offset", response)

@@ -163,6 +163,8 @@ def test_list_answers_404_whatever_the_state(contract_client: ContractClient) ->
 
 @contract_property("errors.json-detail")
 def test_error_answers_carry_a_json_detail(contract_client: ContractClient) -> None:
+    """404 details are documented as `Session <id> not found` (PATCH: `... not found or update
+    failed`); the wording around the id may vary, the id itself (canonical form) must be named."""
     unknown = contract_client.fresh_id()
     for response, what in (
         (contract_client.get(unknown), "GET an unknown id"),
@@ -172,6 +174,8 @@ def test_error_answers_carry_a_json_detail(contract_client: ContractClient) -> N
         expect(response.headers.get("content-type", "").startswith("application/json"), f"{what}: not application/json", response)
         body = json_body(response, what)
         expect(isinstance(body, dict) and isinstance(body.get("detail"), str), f"{what}: body is not {{\"detail\": str}}", response)
+        expect(unknown in body["detail"], f"{what}: detail \"{body['detail'][:120]}\" does not name the id {unknown} "
+               f"(documented: \"Session <id> not found\")", response)
     sid = new_session(contract_client)
     conflict = contract_client.create_with_id(sid)
     expect_status(conflict, 409, "create-with-id on an existing id")

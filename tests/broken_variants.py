@@ -16,8 +16,15 @@ from datetime import timedelta
 from typing import Any
 
 from reference_impl import create_app
+from reference_impl.errors import ApiError
 from reference_impl.handlers import SessionHandlers
-from reference_impl.store import InMemorySessionStore, SessionExists, SessionRecord, utc_now
+from reference_impl.store import (
+    InMemorySessionStore,
+    SessionExists,
+    SessionRecord,
+    StorageError,
+    utc_now,
+)
 
 Scope = dict[str, Any]
 Rewrite = Callable[[str, str, int, Any], tuple[int, Any] | None]
@@ -128,19 +135,19 @@ class SharedDataStore(InMemorySessionStore):
 
 
 class StaleReadStore(InMemorySessionStore):
-    """Every 30th write is applied only a little later: a replica that lags (1 in 30 writes)."""
+    """Every `every`-th PATCH and DELETE is applied only a little later: a replica that lags."""
 
     def __init__(self, every: int = 30, lag: float = 0.3) -> None:
         super().__init__()
-        self.counter = itertools.count(1)
+        self.counters = {"update": itertools.count(1), "delete": itertools.count(1)}
         self.every = every
         self.lag = lag
 
-    def _lagging(self) -> bool:
-        return next(self.counter) % self.every == 0
+    def _lagging(self, kind: str) -> bool:
+        return next(self.counters[kind]) % self.every == 0
 
     async def update(self, session_id: uuid.UUID, data: dict[str, Any]) -> SessionRecord | None:
-        if session_id in self._sessions and self._lagging():
+        if session_id in self._sessions and self._lagging("update"):
             asyncio.get_running_loop().call_later(self.lag, self._apply, session_id, copy.deepcopy(data))
             return self._sessions[session_id].copy()
         return await super().update(session_id, data)
@@ -151,7 +158,7 @@ class StaleReadStore(InMemorySessionStore):
             record.data.update(data)
 
     async def delete(self, session_id: uuid.UUID) -> bool:
-        if session_id in self._sessions and self._lagging():
+        if session_id in self._sessions and self._lagging("delete"):
             asyncio.get_running_loop().call_later(self.lag, self._sessions.pop, session_id, None)
             return True
         return await super().delete(session_id)
@@ -238,6 +245,85 @@ class LostCreatesStore(InMemorySessionStore):
         return record.copy()
 
 
+class FrozenUpdatedAtStore(InMemorySessionStore):
+    """PATCH merges the data but never touches updatedAt."""
+
+    async def update(self, session_id: uuid.UUID, data: dict[str, Any]) -> SessionRecord | None:
+        record = self._sessions.get(session_id)
+        if record is None:
+            return None
+        previous = record.updated_at
+        await super().update(session_id, data)
+        record.updated_at = previous
+        return record.copy()
+
+
+class TouchingReadStore(InMemorySessionStore):
+    """A GET stamps updatedAt ("last accessed"), as a cache layer might."""
+
+    async def get(self, session_id: uuid.UUID) -> SessionRecord | None:
+        record = self._sessions.get(session_id)
+        if record is not None:
+            record.updated_at = utc_now()
+        return await super().get(session_id)
+
+
+class UpsertingStore(InMemorySessionStore):
+    """PATCH on a missing id creates the session (an upsert) instead of answering 404."""
+
+    async def update(self, session_id: uuid.UUID, data: dict[str, Any]) -> SessionRecord | None:
+        if session_id not in self._sessions:
+            self._sessions[session_id] = SessionRecord(session_id)
+        return await super().update(session_id, data)
+
+
+class CommitAfterAnswerStore(InMemorySessionStore):
+    """Like production on PostgreSQL: some writes are committed only `lag` seconds after they were
+    answered (every `create_every`-th create and every `delete_every`-th DELETE), so a read right
+    after the answer may miss them and a second DELETE right after the first may find the session
+    still there (200). Create-with-id checks, then inserts: the loser of a race finds the row on
+    insert and fails with a storage error (500 "Unable to create session") instead of a 409."""
+
+    def __init__(self, lag: float = 0.008, create_every: int = 5, delete_every: int = 2) -> None:
+        super().__init__()
+        self.lag = lag
+        self.creates = itertools.count(1)
+        self.deletes = itertools.count(1)
+        self.create_every = create_every
+        self.delete_every = delete_every
+
+    async def create(self, session_id: uuid.UUID | None = None) -> SessionRecord:
+        if session_id is not None:
+            if session_id in self._sessions:
+                raise SessionExists(str(session_id))
+            await asyncio.sleep(0.002)  # the check and the insert are two statements
+            if session_id in self._sessions:
+                raise StorageError("duplicate key value violates unique constraint")
+            return await super().create(session_id)
+        record = SessionRecord(uuid.uuid4())
+        if next(self.creates) % self.create_every == 0:
+            asyncio.get_running_loop().call_later(self.lag, self._sessions.__setitem__, record.session_id, record)
+        else:
+            self._sessions[record.session_id] = record
+        return record.copy()
+
+    async def delete(self, session_id: uuid.UUID) -> bool:
+        if session_id in self._sessions and next(self.deletes) % self.delete_every == 0:
+            asyncio.get_running_loop().call_later(self.lag, self._sessions.pop, session_id, None)
+            return True
+        return await super().delete(session_id)
+
+
+class ProductionHandlers(SessionHandlers):
+    """Create-with-id answers a storage failure with production's 500 body."""
+
+    async def create_session_with_id(self, session_id: str) -> tuple[dict[str, str], int]:
+        try:
+            return await super().create_session_with_id(session_id)
+        except StorageError:
+            raise ApiError(500, "Unable to create session") from None
+
+
 # --- handler and answer faults -----------------------------------------------------------------
 
 
@@ -289,6 +375,14 @@ def incidental_differences(method: str, path: str, status: int, body: Any) -> tu
     return status, body
 
 
+def detail_without_id(method: str, path: str, status: int, body: Any) -> tuple[int, Any] | None:
+    """404 details that do not name the id, with control characters a careless server echoes
+    (NUL, ESC, a lone surrogate): the reports must stay printable and the JUnit XML parseable."""
+    if status == 404 and method != "HEAD" and path.startswith("/api/v1/session/"):
+        return 404, {"detail": "Not found: \x00\x1b[31m\ud800 gone"}
+    return None
+
+
 def production_answers(method: str, path: str, status: int, body: Any) -> tuple[int, Any] | None:
     """Production's documented differences in what it answers: list is 405, GET has no `data`."""
     if method == "GET" and _is_session_list(method, path):
@@ -332,7 +426,7 @@ BROKEN = [
     Variant("create-answers-200", "create.fresh-id", rewrite=create_answers_200),
     Variant("head-always-204", "head.agrees-with-get", rewrite=head_always_204),
     Variant("shared-data-object", "data.isolated-per-session", SharedDataStore),
-    Variant("stale-read-1-in-30", "consistency.read-your-writes", StaleReadStore),
+    Variant("stale-read-1-in-10", "consistency.read-your-writes.patch", lambda: StaleReadStore(every=10)),
     Variant("patch-replaces", "patch.merges-top-level", ReplacingStore),
     Variant("updated-at-backwards", "patch.timestamps", BackwardsClockStore),
     Variant("list-answers-200", "list.always-404", rewrite=list_answers_200),
@@ -343,9 +437,21 @@ BROKEN = [
     Variant("racy-create-with-id", "concurrency.create-with-id-single-winner", RacyCreateWithIdStore),
     Variant("lost-parallel-creates", "concurrency.creates-distinct-none-lost", LostCreatesStore),
     Variant("timestamps-without-offset", "timestamps.iso8601-utc", rewrite=naive_timestamps),
+    Variant("updated-at-frozen", "patch.timestamps", FrozenUpdatedAtStore),
+    Variant("detail-without-id-control-bytes", "errors.json-detail", rewrite=detail_without_id),
+    Variant("get-touches-updated-at", "timestamps.unchanged-by-reads-and-errors", TouchingReadStore),
+    Variant("patch-upserts-deleted", "delete.then-patch-404", UpsertingStore),
 ]
 
 CORRECT_BUT_DIFFERENT = Variant("incidental-differences", None, rewrite=incidental_differences, latency=0.002)
 
-# Like the production service with its known deviations: fails the run unless deviations/production.yaml is given.
-PRODUCTION_LIKE = Variant("production-like", "list.always-404", rewrite=production_answers, refuse=production_refuses)
+# Like the production service with its known deviations and faults: fails the run unless deviations/production.yaml is given.
+PRODUCTION_LIKE = Variant("production-like", "list.always-404", CommitAfterAnswerStore, rewrite=production_answers,
+                          refuse=production_refuses, handlers_class=ProductionHandlers)
+# What a run against PRODUCTION_LIKE with deviations/production.yaml must name, and nothing else.
+PRODUCTION_LIKE_VIOLATIONS = {
+    "consistency.read-your-writes.create",
+    "consistency.read-your-writes.delete",
+    "concurrency.double-delete",
+    "concurrency.create-with-id-single-winner",
+}

@@ -21,7 +21,8 @@ def test_client_refuses_to_patch_or_delete_a_session_it_did_not_create(base_url:
                 attempt()
         own = contract.create().json()["sessionId"]
         assert contract.patch(own, {"x": 1}).status_code == 200
-        assert contract.cleanup() == (1, [])
+        hygiene = contract.cleanup()
+        assert (hygiene.deleted, hygiene.left_behind) == (1, [])
     assert httpx.head(f"{base_url}/api/v1/session/{foreign}").status_code == 204
     assert httpx.head(f"{base_url}/api/v1/session/{own}").status_code == 404
 

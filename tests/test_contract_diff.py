@@ -25,9 +25,9 @@ WITHOUT_PATCH_AND_404 = FIXTURES / "fastapi_without_patch_and_404.openapi.json"
 SESSION_ID = "/api/v1/session/{session_id}"
 EXPECTED_DRIFT = {
     f"operation:PATCH {SESSION_ID}",
-    f"status:GET {SESSION_ID} 404",
-    f"status:HEAD {SESSION_ID} 404",
-    f"status:DELETE {SESSION_ID} 404",
+    f"undocumented-error:GET {SESSION_ID} 404",
+    f"undocumented-error:HEAD {SESSION_ID} 404",
+    f"undocumented-error:DELETE {SESSION_ID} 404",
 }
 
 
@@ -121,8 +121,8 @@ def test_types_required_flags_parameters_and_extra_operations_and_statuses_diffe
         f"parameter:GET {SESSION_ID} path.session_id": ("string(uuid), required", "string, required"),
         f"parameter:GET {SESSION_ID} query.verbose": ("absent", "boolean, optional"),
         "status:GET /health 503": ("absent", "documented"),
-        "operation:GET /api/v1/sessions": ("absent", "documented"),
     }
+    assert report["other_operations"] == ["GET /api/v1/sessions"]
 
 
 def test_leaving_out_the_not_offered_list_endpoint_is_no_difference(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -165,7 +165,7 @@ def test_known_deviations_turn_the_exit_status_to_0_and_say_why(tmp_path: Path, 
         "# ids of the conformance suite's properties live in the same file and are ignored here\n"
         "list.always-404: production answers 405\n"
         f"'operation:PATCH {SESSION_ID}': recent production builds removed PATCH\n"
-        "'status:* 404': production documents no 404\n"
+        "'undocumented-error:*': FastAPI documents only the errors a route declares\n"
         "'operation:DELETE /api/v1/gone': an old deviation\n",
         encoding="utf-8",
     )
@@ -173,7 +173,7 @@ def test_known_deviations_turn_the_exit_status_to_0_and_say_why(tmp_path: Path, 
     assert code == 0 and (report["new"], report["known"]) == (0, 4)
     reasons = {d["id"]: d["reason"] for d in report["differences"]}
     assert reasons[f"operation:PATCH {SESSION_ID}"] == "recent production builds removed PATCH"
-    assert reasons[f"status:HEAD {SESSION_ID} 404"] == "production documents no 404"
+    assert reasons[f"undocumented-error:HEAD {SESSION_ID} 404"] == "FastAPI documents only the errors a route declares"
     assert report["stale_known_deviations"] == ["operation:DELETE /api/v1/gone"]
 
 
@@ -234,3 +234,30 @@ def test_the_module_runs_as_a_command_and_fails_in_one_line_without_traceback(tm
     result = subprocess.run([sys.executable, "-m", "contract_tests.diff", "--against", str(garbage)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and result.stderr.strip().splitlines()[-1].startswith("session-contract diff: cannot parse")
+
+
+def test_other_modules_free_form_bodies_and_undocumented_errors_read_as_a_real_service_needs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Against a real service: operations of its other modules are one line, a body it describes as
+    a free-form object is one "not described" difference, its missing error statuses share a kind."""
+
+    def service(document: dict[str, Any]) -> None:
+        for index in range(5):
+            document["paths"][f"/api/v1/module{index}/items"] = {"get": {"responses": {"200": {"description": "ok"}}},
+                                                                "post": {"responses": {"200": {"description": "ok"}}}}
+        response = document["paths"][SESSION_ID]["get"]["responses"]["200"]["content"]["application/json"]
+        response["schema"] = {"type": "object", "additionalProperties": True, "title": "Response Get Session"}
+        del document["paths"][SESSION_ID]["delete"]["responses"]["404"]
+
+    code, report = run_json(capsys, "--against", variant(tmp_path, service))
+    assert code == 1
+    found = {d["id"]: (d["kind"], d["deployment"]) for d in report["differences"]}
+    assert found == {
+        f"response-field:GET {SESSION_ID} 200 (body)": ("response-field", "object, not described (free-form)"),
+        f"undocumented-error:DELETE {SESSION_ID} 404": ("undocumented-error", "absent"),
+    }
+    assert len(report["other_operations"]) == 10
+    diff(["--against", variant(tmp_path, service)])
+    text = capsys.readouterr().out
+    assert "not compared: 10 operations on paths the contract does not describe (GET /api/v1/module0/items, " in text

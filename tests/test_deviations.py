@@ -17,7 +17,7 @@ SESSION_ID = "/api/v1/session/{session_id}"
 COMBINED = (
     "list.always-404: production answers 405\n"
     f"'operation:PATCH {SESSION_ID}': recent production builds removed PATCH\n"
-    "'status:* 404': production documents no 404\n"
+    "'undocumented-error:* 404': production documents no 404\n"
 )
 
 
@@ -26,7 +26,7 @@ def test_one_file_holds_property_ids_for_run_and_difference_ids_for_diff(tmp_pat
     path.write_text(COMBINED, encoding="utf-8")
     known = load_known_deviations(path)
     assert known.properties == {"list.always-404": "production answers 405"}
-    assert set(known.differences) == {f"operation:PATCH {SESSION_ID}", "status:* 404"}
+    assert set(known.differences) == {f"operation:PATCH {SESSION_ID}", "undocumented-error:* 404"}
 
 
 def test_the_production_file_has_both_kinds() -> None:
