@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-examples", type=int, default=25, metavar="N", help="examples per generated check (default: 25)")
     run.add_argument("--seed", type=int, metavar="N", help="seed for the generated checks")
     run.add_argument("--persistence-window", type=float, default=5.0, metavar="S", help="canary lifetime checked (default: 5)")
-    run.add_argument("--volume", type=int, default=300, metavar="N", help="sessions for persistence under volume (default: 300)")
+    run.add_argument("--volume", type=int, default=2000, metavar="N", help="sessions for persistence under volume (default: 2000)")
     run.add_argument("--concurrency", type=int, default=24, metavar="N", help="parallel requests (default: 24)")
     run.add_argument("--max-rps", type=float, default=0.0, metavar="N", help="requests per second at most (default: no limit)")
     run.add_argument("--time-budget", type=float, default=0.0, metavar="S", help="bound the run to about S seconds")

@@ -46,8 +46,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                help="seed for the generated checks, to repeat a run")
     _addoption(group, "--persistence-window", dest="contract_persistence_window", type=float, default=5.0,
                metavar="S", help="seconds canary sessions must survive (default: 5)")
-    _addoption(group, "--volume", dest="contract_volume", type=int, default=300, metavar="N",
-               help="sessions created by the persistence-under-volume check (default: 300)")
+    _addoption(group, "--volume", dest="contract_volume", type=int, default=2000, metavar="N",
+               help="sessions created by the persistence-under-volume check (default: 2000)")
     _addoption(group, "--concurrency", dest="contract_concurrency", type=int, default=24, metavar="N",
                help="parallel requests in the concurrency checks (default: 24, at least 20)")
     _addoption(group, "--max-rps", dest="contract_max_rps", type=float, default=0.0, metavar="N",
