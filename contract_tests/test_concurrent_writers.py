@@ -12,7 +12,7 @@ from contract_tests.linearizability import ABSENT, EMPTY, Operation, check
 from contract_tests.properties import contract_property
 from contract_tests.recording import settle, timed, violation_error
 from contract_tests.run import ContractRun
-from contract_tests.steps import new_session, read_data
+from contract_tests.steps import give_data, new_session, read_data
 
 
 def together(count: int, send: Callable[[int], Operation]) -> list[Operation]:
@@ -32,11 +32,13 @@ def test_parallel_patches_with_disjoint_keys_all_survive(contract_client: Contra
     count = contract_run.options.concurrency
     for round_number in range(3):
         sid = new_session(contract_client)
+        give_data(contract_client, sid, {"before": round_number})  # no PATCH at all: blocked, not failed
         ops = together(count, lambda i: timed(contract_client, "patch", sid, {f"writer {i}": round_number * 100 + i}, i))
         for op in ops:
             expect(op.status == 200, f"parallel PATCH answered {op.status}: {op.curl}")
         data = read_data(contract_client, sid, "GET after parallel PATCHes")
         lost = sorted(f"writer {i}" for i in range(count) if data.get(f"writer {i}") != round_number * 100 + i)
+        lost += ["before"] if data.get("before") != round_number else []
         expect(not lost, f"{len(lost)} of {count} parallel PATCHes with disjoint keys were lost (lost update): "
                f"{', '.join(lost[:5])}{'...' if len(lost) > 5 else ''} missing", contract_client.last_response)
 
