@@ -4,13 +4,15 @@
 - `GET  /__mock/requests`  the journal of the last N requests (method, path, query, status, time)
 - `POST /__mock/sessions`  seed sessions from a JSON body in the seed format (see mock_server.seed)
 - `GET  /__mock/`          this list
+- `GET  /`                 where things are: Swagger UI, the API, the spec, the admin routes
+
+HEAD works wherever GET does; a wrong method answers 405 with `Allow` listing what the route answers.
 
 Errors are raised as `ApiError` / `RequestValidationError` and rendered by reference_impl.errors.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mock_server.journal import RequestJournal
 from mock_server.seed import SeedError, load_seed, parse_seed
 from reference_impl.errors import ApiError, RequestValidationError
+from reference_impl.json_body import JsonBodyError, is_json_media_type, parse_json
 from reference_impl.store import SessionStore
 
 ADMIN_ROOT = "/__mock"
@@ -35,6 +38,7 @@ class AdminRoutes:
         self.store = store
         self.journal = journal
         self.routes: dict[str, dict[str, AdminRoute]] = {
+            "/": {"GET": self.root},
             f"{ADMIN_ROOT}/": {"GET": self.index},
             f"{ADMIN_ROOT}/reset": {"POST": self.reset},
             f"{ADMIN_ROOT}/requests": {"GET": self.requests},
@@ -43,21 +47,33 @@ class AdminRoutes:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if path != ADMIN_ROOT and not path.startswith(ADMIN_ROOT + "/"):
+        if path != "/" and path != ADMIN_ROOT and not path.startswith(ADMIN_ROOT + "/"):
             await self.app(scope, receive, send)
             return
         methods = self.routes.get(path if path != ADMIN_ROOT else ADMIN_ROOT + "/")
         if methods is None:
             raise ApiError(404, f"No admin route {path}; see GET {ADMIN_ROOT}/")
-        handler = methods.get(scope["method"])
+        # HEAD answers as GET does, without the body (uvicorn never sends a body for HEAD).
+        handler = methods.get("GET" if scope["method"] == "HEAD" else scope["method"])
         if handler is None:
-            allowed = ", ".join(methods)
+            allowed = ", ".join(sorted({*methods, *(["HEAD"] if "GET" in methods else [])}))
             raise ApiError(405, f"Method {scope['method']} not allowed; this path accepts {allowed}", {"Allow": allowed})
         response = await handler(Request(scope, receive))
         await response(scope, receive, send)
 
     async def index(self, request: Request) -> Response:
-        return JSONResponse({"routes": [f"{method} {path}" for path, methods in self.routes.items() for method in methods]})
+        return JSONResponse({"routes": [f"{method} {path}" for path, methods in self.routes.items() if path.startswith(ADMIN_ROOT) for method in methods]})
+
+    async def root(self, request: Request) -> Response:
+        """`GET /`: a pointer to what the mock serves, instead of a bare 404."""
+        return JSONResponse({
+            "message": "session-mock: the midPilot session API mock. Open Swagger UI to try the API.",
+            "swaggerUi": "/api/v1/ui/",
+            "api": "/api/v1/session",
+            "openapi": "/api/v1/openapi.json",
+            "health": "/health",
+            "admin": f"{ADMIN_ROOT}/",
+        })
 
     async def reset(self, request: Request) -> Response:
         removed = await self.store.count()
@@ -69,13 +85,15 @@ class AdminRoutes:
         return JSONResponse({"limit": self.journal.limit, "requests": self.journal.entries()})
 
     async def seed(self, request: Request) -> Response:
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type != "application/json":
-            raise ApiError(415, f"Send the seed as application/json, not {media_type or 'no content type'}")
+        content_type = request.headers.get("content-type", "")
+        if not is_json_media_type(content_type):
+            raise ApiError(415, f"Send the seed as application/json, not {content_type or 'no content type'}")
         try:
-            document: Any = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(400, f"Body is not valid JSON: {exc}") from None
+            document: Any = parse_json(await request.body())
+        except JsonBodyError as exc:
+            if exc.malformed:
+                raise ApiError(400, f"Body is not valid JSON: {exc.msg}") from None
+            raise
         try:
             records = parse_seed(document)
         except SeedError as exc:

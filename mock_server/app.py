@@ -12,11 +12,10 @@ from pathlib import Path
 
 import connexion
 from connexion.middleware import MiddlewarePosition
-from starlette.middleware.cors import CORSMiddleware
 
 from mock_server.admin import AdminRoutes
 from mock_server.body_limit import ONE_MIB, BodyLimitMiddleware
-from mock_server.cors import cors_options
+from mock_server.cors import JsonCORSMiddleware, cors_options
 from mock_server.examples import ResponseCatalogue
 from mock_server.forced import ScenarioMiddleware
 from mock_server.journal import JournalMiddleware, RequestJournal
@@ -31,6 +30,7 @@ def create_mock_app(
     store: SessionStore | None = None,
     *,
     cors_origins: list[str] | None = None,
+    cors_credentials: bool = True,
     latency: Latency = Latency(),
     journal_size: int = 500,
     max_body_bytes: int = ONE_MIB,
@@ -43,7 +43,7 @@ def create_mock_app(
     # Each add at a position goes inside the ones added before it at that position.
     app.add_middleware(CloseStoreOnShutdown, position=MiddlewarePosition.BEFORE_EXCEPTION, store=store)
     app.add_middleware(JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, journal=journal)
-    app.add_middleware(CORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **cors_options(cors_origins))
+    app.add_middleware(JsonCORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **cors_options(cors_origins, cors_credentials))
     app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=max_body_bytes)
     app.add_middleware(AdminRoutes, position=MiddlewarePosition.BEFORE_SWAGGER, store=store, journal=journal)
     app.add_middleware(

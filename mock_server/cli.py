@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn, TypeVar
 
 import uvicorn
 
 from mock_server.app import create_mock_app
+from mock_server.cors import check_origin
 from mock_server.cors import describe as describe_cors
 from mock_server.latency import Latency
+from mock_server.logs import configure_logging
 from mock_server.seed import SeedError, load_seed, parse_seed
 from mock_server.sqlite_store import SqliteSessionStore, StateFileError
-from mock_server.logs import configure_logging
+from reference_impl.json_body import JsonBodyError, parse_json
 from reference_impl.store import InMemorySessionStore, SessionRecord, SessionStore
 
 PROG = "session-mock"
+T = TypeVar("T")
 
 
 class StartupError(Exception):
@@ -35,8 +39,28 @@ def _shutdown_done(signum: int, frame: object) -> None:
     raise ShutdownDone(signum)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad option is told in one line (`session-mock: error: ...`), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _option_type(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse `type` that keeps the parser's own ValueError message (argparse drops it)."""
+
+    def checked(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    checked.__name__ = parse.__name__
+    return checked
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=PROG,
         description=(
             "Serve the midPilot session API mock for frontend development: the reference implementation "
@@ -48,9 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s, reachable from this machine only)")
     parser.add_argument("--port", type=int, default=8090, help="port to listen on; 0 picks a free one (default: %(default)s)")
     parser.add_argument(
-        "--cors-origin", action="append", metavar="ORIGIN", dest="cors_origins",
-        help="browser origin allowed to call the mock, e.g. http://localhost:5173; repeatable; replaces the default, "
+        "--cors-origin", action="append", metavar="ORIGIN", dest="cors_origins", type=_option_type(check_origin),
+        help="browser origin allowed to call the mock, exactly as the browser sends it (scheme://host[:port], "
+        "e.g. http://localhost:5173; 'null' for file:// pages, '*' for any); repeatable; replaces the default, "
         "which allows any http://localhost:<port> and http://127.0.0.1:<port>",
+    )
+    parser.add_argument(
+        "--cors-credentials", action=argparse.BooleanOptionalAction, default=True,
+        help="allow credentialed cross-origin requests (fetch credentials: 'include', axios withCredentials): "
+        "answers echo the allowed origin with Access-Control-Allow-Credentials: true (default: allowed)",
     )
     parser.add_argument(
         "--seed", type=Path, metavar="FILE",
@@ -58,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(the same format as POST /__mock/sessions); seeded ids replace stored ones",
     )
     parser.add_argument(
-        "--latency", type=Latency.parse, default=Latency(), metavar="MS|MIN-MAX",
+        "--latency", type=_option_type(Latency.parse), default=Latency(), metavar="MS|MIN-MAX",
         help="delay every API answer by MS milliseconds, or by a random delay from MIN to MAX (default: none)",
     )
     parser.add_argument(
@@ -84,11 +114,12 @@ def open_store(state_file: Path | None) -> SessionStore:
 
 def read_seed(path: Path) -> list[SessionRecord]:
     try:
-        return parse_seed(json.loads(path.read_text(encoding="utf-8")))
+        return parse_seed(parse_json(path.read_bytes()))
     except OSError as exc:
         raise StartupError(f"cannot read seed file {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise StartupError(f"seed file {path} is not valid JSON: {exc}") from None
+    except JsonBodyError as exc:
+        kind = "is not valid JSON" if exc.malformed else "holds JSON the API refuses"
+        raise StartupError(f"seed file {path} {kind}: {exc.msg}") from None
     except SeedError as exc:
         raise StartupError(f"seed file {path} does not follow the seed format: {exc}") from None
 
@@ -112,7 +143,7 @@ def banner(base_url: str, args: argparse.Namespace, store: SessionStore, session
         f"  Admin        {base_url}/__mock/reset (POST), {base_url}/__mock/requests (GET), {base_url}/__mock/sessions (POST)",
         f"  Health       {base_url}/health",
         f"  Store        {where} (sessions stored: {sessions})",
-        f"  CORS         {describe_cors(args.cors_origins)}",
+        f"  CORS         {describe_cors(args.cors_origins, args.cors_credentials)}",
         f"  Latency      {args.latency}",
     ])
 
@@ -134,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     host, port = sock.getsockname()[:2]
     base_url = f"http://{host}:{port}"
-    app = create_mock_app(store, cors_origins=args.cors_origins, latency=args.latency)
+    app = create_mock_app(store, cors_origins=args.cors_origins, cors_credentials=args.cors_credentials, latency=args.latency)
     print(banner(base_url, args, store, sessions), flush=True)
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=0.5,

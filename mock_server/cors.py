@@ -1,26 +1,53 @@
-"""CORS settings for Starlette's `CORSMiddleware`: which browser origins may call the mock.
+"""CORS for the browser contexts frontend developers meet, on Starlette's `CORSMiddleware`.
 
-By default any `http://localhost:<port>` and `http://127.0.0.1:<port>` (and `[::1]`) origin, i.e.
-any local dev server (Vite 5173, CRA 3000, Angular 4200, ...); `--cors-origin` replaces the default.
+- Origins: by default any `http://localhost:<port>`, `http://127.0.0.1:<port>` or `http://[::1]:<port>`
+  (any local dev server: Vite 5173, CRA 3000, Angular 4200, ...); `--cors-origin` replaces the default.
+- Credentialed requests (`fetch(url, {credentials: "include"})`, axios `withCredentials`): with
+  credentials allowed (the default, `--no-cors-credentials` turns it off) every answer to an allowed
+  origin carries `Access-Control-Allow-Credentials: true` and echoes the origin; the answer never says
+  `Access-Control-Allow-Origin: *` then, since browsers refuse that (Fetch standard, CORS check).
+- Private Network Access: a preflight with `Access-Control-Request-Private-Network: true` (Chrome
+  asks it when a less private page calls the mock on loopback) is answered with
+  `Access-Control-Allow-Private-Network: true` for allowed origins (WICG Private Network Access).
+- A refused preflight answers 400 in JSON, `{"detail": "CORS preflight refused: ..."}`, like every
+  other error of the mock.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+
+from reference_impl.errors import render
 
 LOCAL_ORIGIN_REGEX = r"http://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?"
 ALLOWED_METHODS = ["GET", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Headers a browser client may read from a cross-origin answer besides the CORS-safelisted ones.
 EXPOSED_HEADERS = ["Allow", "Content-Length", "Location", "Preference-Applied", "Retry-After"]
+ANY_ORIGIN = "*"
+_REFUSALS = {
+    "origin": "origin {origin} is not allowed (see --cors-origin)",
+    "method": "method {method} is not allowed",
+    "headers": "a requested header is not allowed",
+    "private-network": "Private Network Access is not allowed",
+}
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def cors_options(origins: list[str] | None) -> dict[str, Any]:
-    """Keyword arguments for `CORSMiddleware`: the explicit origins, or the local-dev-server default."""
+def cors_options(origins: list[str] | None, credentials: bool = True) -> dict[str, Any]:
+    """Keyword arguments for `JsonCORSMiddleware`: the explicit origins, or the local-dev-server default."""
     common: dict[str, Any] = {
         "allow_methods": ALLOWED_METHODS,
         "allow_headers": ["*"],
         "expose_headers": EXPOSED_HEADERS,
-        "allow_credentials": False,
+        "allow_credentials": credentials,
+        "allow_private_network": True,
         "max_age": 600,
     }
     if origins:
@@ -28,5 +55,56 @@ def cors_options(origins: list[str] | None) -> dict[str, Any]:
     return {"allow_origin_regex": LOCAL_ORIGIN_REGEX, **common}
 
 
-def describe(origins: list[str] | None) -> str:
-    return ", ".join(origins) if origins else "any http://localhost:<port> or http://127.0.0.1:<port>"
+def describe(origins: list[str] | None, credentials: bool = True) -> str:
+    """The banner's one-line summary of the CORS policy."""
+    allowed = ", ".join(origins) if origins else "any http://localhost:<port> or http://127.0.0.1:<port>"
+    return f"{allowed}; credentials {'allowed' if credentials else 'not allowed'}; Private Network Access allowed"
+
+
+def check_origin(text: str) -> str:
+    """`text` if it is an origin a browser can send in its `Origin` header, else ValueError saying why.
+
+    A serialized origin (RFC 6454 section 6.2, the Fetch standard) is `scheme://host[:port]`: scheme
+    and host in lowercase, no path (not even `/`), query, fragment or user info, and no port when it
+    is the scheme's default. `null` (file:// pages, sandboxed frames) and `*` (any origin) are accepted.
+    """
+    if text in ("null", ANY_ORIGIN):
+        return text
+    parts = urlsplit(text)
+    hint = "an origin is scheme://host[:port], e.g. http://localhost:5173"
+    if "://" not in text or not parts.scheme or not parts.hostname:
+        raise ValueError(f"{text!r} has no scheme or host: {hint}")
+    if not _SCHEME.fullmatch(parts.scheme) or text != text.strip():
+        raise ValueError(f"{text!r} is not an origin a browser sends: {hint}")
+    if parts.path or parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise ValueError(f"{text!r} has a path, query or fragment; browsers send only scheme://host[:port] ({parts.scheme}://{parts.netloc})")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"{text!r} has user info; browsers never send it in an origin")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{text!r} has an invalid port") from None
+    if port is not None and _DEFAULT_PORTS.get(parts.scheme) == port:
+        raise ValueError(f"{text!r} names the default port; browsers leave it out ({parts.scheme}://{parts.hostname})")
+    if text != text.lower():
+        raise ValueError(f"{text!r} has capitals; browsers send scheme and host in lowercase ({text.lower()})")
+    return text
+
+
+class JsonCORSMiddleware(CORSMiddleware):
+    """Starlette's `CORSMiddleware`, with a refused preflight answered as JSON that names the reason."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code == 200:
+            return response
+        failures = bytes(response.body).decode().removeprefix("Disallowed CORS ").split(", ")
+        reasons = [
+            _REFUSALS.get(failure, failure).format(
+                origin=request_headers.get("origin"), method=request_headers.get("access-control-request-method")
+            )
+            for failure in failures
+        ]
+        headers = {k: v for k, v in response.headers.items() if k not in ("content-type", "content-length")}
+        error = render(None, 400, "CORS preflight refused: " + "; ".join(reasons), headers)
+        return Response(error.body, error.status_code, dict(error.headers), error.content_type)

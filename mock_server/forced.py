@@ -3,37 +3,63 @@
 It sits after Connexion's routing (so it knows the operationId) and before request validation and
 the handler. A forced response is answered here and never reaches the handler: it changes no state.
 Errors it raises (an undocumented status, say) are rendered by reference_impl.errors.
+
+A forced answer whose example names a session id names the request's id instead (canonical form),
+so `Prefer: code=404` on `/api/v1/session/<id>` says `Session <id> not found`. Gateway failures
+(502, 503, 504) can be forced on every operation, documented or not, since real gateways produce
+them whatever the spec says; 503 carries `Retry-After` (RFC 9110 section 10.2.3).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+import re
+import uuid
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.examples import ResponseCatalogue
+from mock_server.examples import DocumentedResponse, ResponseCatalogue
 from mock_server.latency import Latency
 from mock_server.scenarios import Scenario, read_scenario
-from reference_impl.errors import ApiError, render
+from reference_impl.errors import ApiError, RequestValidationError, render
+from reference_impl.handlers import parse_session_id
+
+# Statuses a gateway in front of any deployment answers, and the seconds a 503 asks clients to wait.
+GATEWAY_STATUSES = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+RETRY_AFTER_SECONDS = 1
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def _operation_id(scope: Scope) -> str | None:
     return scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
 
 
-def forced_response(catalogue: ResponseCatalogue, operation_id: str, method: str, scenario: Scenario) -> Response:
-    """The documented response the scenario names; ApiError(400) when the spec documents none."""
+def _request_session_id(scope: Scope) -> uuid.UUID | None:
+    """The session id the request's path names (any accepted spelling), or None."""
+    raw = scope.get("path_params", {}).get("session_id")
+    if not isinstance(raw, str):
+        return None
+    try:
+        return parse_session_id(raw)
+    except RequestValidationError:
+        return None
+
+
+def _documented(catalogue: ResponseCatalogue, operation_id: str, scenario: Scenario) -> DocumentedResponse:
+    """The documented response the scenario names; a synthesized gateway failure; ApiError(400) otherwise."""
     statuses = catalogue.statuses(operation_id)
     if scenario.code is not None:
         documented = catalogue.response(operation_id, scenario.code)
+        if documented is None and scenario.code in GATEWAY_STATUSES and scenario.example is None:
+            return DocumentedResponse(scenario.code, {"gateway": {"detail": GATEWAY_STATUSES[scenario.code]}})
         if documented is None:
             raise ApiError(
                 400,
                 f"Status {scenario.code} is not documented for {operation_id}; "
-                f"available statuses: {', '.join(map(str, statuses))}",
+                f"available statuses: {', '.join(map(str, statuses))} "
+                f"(and {', '.join(map(str, GATEWAY_STATUSES))}, as a gateway would answer)",
             )
     else:
         documented = catalogue.find_example(operation_id, scenario.example or "")
@@ -45,12 +71,24 @@ def forced_response(catalogue: ResponseCatalogue, operation_id: str, method: str
             + (f" status {scenario.code}" if scenario.code is not None else "")
             + f"; available examples: {', '.join(names) or 'none'}",
         )
+    return documented
+
+
+def forced_response(
+    catalogue: ResponseCatalogue, operation_id: str, method: str, scenario: Scenario, session_id: uuid.UUID | None = None
+) -> Response:
+    """The answer the scenario forces; its body names `session_id` wherever the example names an id."""
+    documented = _documented(catalogue, operation_id, scenario)
     headers = {"Preference-Applied": scenario.applied()}
+    if documented.status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if method == "HEAD" or not documented.has_body:
         return Response(status_code=documented.status, headers=headers)
     name = scenario.example or next(iter(documented.examples))
-    body: Any = documented.examples[name]
-    return Response(json.dumps(body).encode(), status_code=documented.status, headers=headers, media_type="application/json")
+    text = json.dumps(documented.examples[name])
+    if session_id is not None:
+        text = _UUID.sub(str(session_id), text)
+    return Response(text.encode(), status_code=documented.status, headers=headers, media_type="application/json")
 
 
 class ScenarioMiddleware:
@@ -68,16 +106,25 @@ class ScenarioMiddleware:
             return
         prefer = [value.decode("latin-1") for name, value in scope["headers"] if name == b"prefer"]
         scenario, scope["query_string"] = read_scenario(prefer, scope.get("query_string", b""))
-        response = forced_response(self.catalogue, operation_id, scope["method"], scenario) if scenario.forces_response else None
+        response = (
+            forced_response(self.catalogue, operation_id, scope["method"], scenario, _request_session_id(scope))
+            if scenario.forces_response
+            else None
+        )
         delay_ms = self.latency.sample_ms() + scenario.delay_ms
         if delay_ms:
             try:
                 await asyncio.sleep(delay_ms / 1000)
             except asyncio.CancelledError:
-                # The server is shutting down mid-delay: tell the client so in JSON, then stop.
+                # The server is shutting down mid-delay (uvicorn logs one line saying it cancels the
+                # task): tell the client so in JSON and end quietly, since re-raising would make
+                # uvicorn log a traceback for an expected stop.
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
                 error = render(None, 503, "The mock is shutting down", {"Connection": "close"})
                 await Response(error.body, error.status_code, dict(error.headers), error.content_type)(scope, receive, send)
-                raise
+                return
         if response is not None:
             await response(scope, receive, send)
         else:

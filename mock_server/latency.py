@@ -21,7 +21,7 @@ class Latency:
             raise ValueError(f"latency must be MS or MIN-MAX in whole milliseconds, not {text!r}")
         latency = cls(int(low), int(high) if sep else int(low))
         if latency.high_ms < latency.low_ms:
-            raise ValueError(f"latency range {text!r} has MAX below MIN")
+            raise ValueError(f"latency range {text!r} has MAX below MIN; write {latency.high_ms}-{latency.low_ms}")
         return latency
 
     def sample_ms(self) -> int:

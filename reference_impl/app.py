@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import connexion
+from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 
 from reference_impl import errors
 from reference_impl.bodyless import IgnoreBodyOfBodylessOperations, bodyless_operation_ids
 from reference_impl.handlers import SessionHandlers
+from reference_impl.json_body import StrictJsonBody, json_body_operation_ids
 from session_spec import HTTP_METHODS, SPEC_PATH, load_spec
 from reference_impl.store import InMemorySessionStore, SessionStore
 
@@ -62,6 +64,7 @@ def create_app(
         ),
     )
     errors.register(app, documented_methods(spec))
+    app.add_middleware(StrictJsonBody, position=MiddlewarePosition.BEFORE_VALIDATION, operation_ids=json_body_operation_ids(spec))
     app.add_middleware(IgnoreBodyOfBodylessOperations, operation_ids=bodyless_operation_ids(spec))
     app.store = store  # type: ignore[attr-defined]
     return app

@@ -110,13 +110,18 @@ def _route_not_found(allowed: Callable[[str], list[str] | None]):
 
 
 def _method_not_allowed(allowed: Callable[[str], list[str] | None]):
-    """405 with an `Allow` header naming exactly the methods the spec documents for the path.
+    """405 with an `Allow` header naming the methods the path answers (RFC 9110 section 15.5.6).
 
-    (The router's own 405 names only the first route that matched the path.)
+    For the spec's paths: the methods it documents, plus HEAD wherever GET is documented (the
+    router answers HEAD for every GET route). For other routes (Swagger UI, the served spec): the
+    router's own `Allow`. (The router's 405 on a spec path names only the first route that matched.)
     """
 
     def handler(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
-        methods = allowed(request.scope["path"]) or []
+        documented = allowed(request.scope["path"])
+        if documented is None:
+            documented = [m.strip() for m in dict(exc.headers or {}).get("Allow", "").split(",") if m.strip()]
+        methods = sorted(set(documented) | ({"HEAD"} if "GET" in documented else set()))
         detail = f"Method {request.method} not allowed; this path accepts {', '.join(methods)}"
         return render(request, 405, detail, {"Allow": ", ".join(methods)})
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-import copy
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -16,6 +15,31 @@ class StorageError(Exception):
 
 class SessionExists(Exception):
     """A session with the requested id already exists."""
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists and scalars), made without recursion.
+
+    `copy.deepcopy` recurses (about 480 levels of nesting exhaust Python's default recursion
+    limit); this copies any depth with an explicit stack. Scalars are immutable and shared.
+    """
+    if not isinstance(value, (dict, list)):
+        return value
+    root: Any = {} if isinstance(value, dict) else []
+    stack: list[tuple[Any, Any]] = [(value, root)]
+    while stack:
+        source, target = stack.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, item in items:
+            if isinstance(item, (dict, list)):
+                child: Any = {} if isinstance(item, dict) else []
+                stack.append((item, child))
+                item = child
+            if isinstance(target, dict):
+                target[key] = item
+            else:
+                target.append(item)
+    return root
 
 
 def utc_now() -> datetime:
@@ -36,13 +60,13 @@ class SessionRecord:
             self.updated_at = self.created_at
 
     def copy(self) -> "SessionRecord":
-        return SessionRecord(self.session_id, copy.deepcopy(self.data), self.created_at, self.updated_at)
+        return SessionRecord(self.session_id, copy_json(self.data), self.created_at, self.updated_at)
 
     def to_json(self) -> dict[str, Any]:
-        """The record in the contract's `Session` shape."""
+        """The record in the contract's `Session` shape (sharing `data`: stores hand out copies)."""
         return {
             "sessionId": str(self.session_id),
-            "data": copy.deepcopy(self.data),
+            "data": self.data,
             "createdAt": self.created_at.isoformat(timespec="microseconds"),
             "updatedAt": self.updated_at.isoformat(timespec="microseconds"),  # type: ignore[union-attr]
         }
@@ -119,7 +143,7 @@ class InMemorySessionStore(SessionStore):
         record = self._sessions.get(session_id)
         if record is None:
             return None
-        record.data.update(copy.deepcopy(data))
+        record.data.update(copy_json(data))
         record.updated_at = next_update_time(record.updated_at)  # type: ignore[arg-type]
         return record.copy()
 
