@@ -34,7 +34,8 @@ PROPERTIES: dict[str, str] = {
     "duplicate keys get a 4xx or are stored exactly; NaN, Infinity and invalid UTF-8 get a 4xx and are never stored",
     "persistence.until-delete": "canary sessions made at the start are unchanged after the persistence window",
     "persistence.under-volume": "after --volume (default 2,000) sessions are created, patched and deleted concurrently "
-    "(--concurrency at once), the earliest and every other survivor still exist with their data",
+    "(--concurrency at once), the earliest still exist with their data, and so does every other survivor when read back "
+    "(GET for patched ones, then the DELETE that removes each must answer 200)",
     "concurrency.creates-distinct-none-lost": "parallel creates give distinct ids and every one exists",
     "concurrency.deletes-leave-others-intact": "parallel deletes of distinct sessions leave the others intact",
     "concurrency.create-with-id-single-winner": "parallel create-with-id on one fresh id: exactly one 201, others 409",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from contract_tests.client import SESSION_PATH, ContractClient
 from contract_tests.expect import expect, expect_status, json_body
@@ -41,11 +42,14 @@ def spellings(sid: str) -> dict[str, str]:
 def test_near_miss_ids_are_other_sessions_and_every_spelling_is_the_same_one(contract_client: ContractClient) -> None:
     live = contract_client.fresh_id()
     expect_status(contract_client.create_with_id(live), 201, "create-with-id on a fresh id")
-    for what, other in near_misses(live).items():
-        got = contract_client.get(other)
+    misses = near_misses(live)
+    with ThreadPoolExecutor(max_workers=2 * len(misses)) as pool:
+        gets = list(pool.map(contract_client.get, misses.values()))
+        heads = list(pool.map(contract_client.head, misses.values()))
+    for what, got, head in zip(misses, gets, heads):
         expect(got.status_code == 404, f"GET an id that {what} with a live one answered {got.status_code} (expected 404): "
                f"{got.text[:120]}", got)
-        expect_status(contract_client.head(other), 404, f"HEAD an id that {what} with a live one")
+        expect_status(head, 404, f"HEAD an id that {what} with a live one")
     twin = near_misses(live)["shares the first 30 hex digits"]
     expect_status(contract_client.create_with_id(twin), 201, "create-with-id on an id that shares the first 30 hex digits with a live one")
     expect(contract_client.get(live).json().get("sessionId") == live, "creating a near-miss id changed what the live id finds",
@@ -58,8 +62,10 @@ def test_near_miss_ids_are_other_sessions_and_every_spelling_is_the_same_one(con
         expect_status(created, 201, f"create-with-id with the id spelled {way}")
         answered = json_body(created, "create-with-id").get("sessionId")
         expect(answered == sid, f"create-with-id spelled {way} answered sessionId {answered!r}, not the canonical {sid}", created)
-        for other_way, other in spellings(sid).items():
-            got = contract_client.request("GET", f"{SESSION_PATH}/{other}")
+        others = spellings(sid)
+        with ThreadPoolExecutor(max_workers=len(others)) as pool:
+            answers = list(pool.map(lambda other: contract_client.request("GET", f"{SESSION_PATH}/{other}"), others.values()))
+        for other_way, got in zip(others, answers):
             expect_status(got, 200, f"GET spelled {other_way} after create-with-id spelled {way}")
             expect(json_body(got, "GET").get("sessionId") == sid, f"GET spelled {other_way} answered another id", got)
         expect_status(contract_client.request("POST", f"{SESSION_PATH}/{spelled}"), 409, f"create-with-id on a live id spelled {way}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -80,13 +81,19 @@ def _strict_data(client: ContractClient, sid: str, what: str) -> Any:
 
 @contract_property("input.malformed-is-4xx")
 def test_malformed_ids_and_bodies_get_a_4xx_with_a_json_body(contract_client: ContractClient) -> None:
-    for raw in MALFORMED_IDS:
-        for method in ("GET", "HEAD", "POST", "PATCH", "DELETE"):
-            body = {"data": {"a": 1}} if method == "PATCH" else None
-            response = contract_client.request(method, f"{SESSION_PATH}/{raw}", json=body)
-            expect(400 <= response.status_code < 500, f"{method} with malformed id {raw[:40]!r} answered {response.status_code}", response)
-            if method != "HEAD":
-                json_body(response, f"{method} with malformed id {raw[:40]!r}")
+    cases = [(raw, method) for raw in MALFORMED_IDS for method in ("GET", "HEAD", "POST", "PATCH", "DELETE")]
+
+    def send(case: tuple[str, str]) -> httpx.Response:
+        raw, method = case
+        body = {"data": {"a": 1}} if method == "PATCH" else None
+        return contract_client.request(method, f"{SESSION_PATH}/{raw}", json=body)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(send, cases))
+    for (raw, method), response in zip(cases, answers):
+        expect(400 <= response.status_code < 500, f"{method} with malformed id {raw[:40]!r} answered {response.status_code}", response)
+        if method != "HEAD":
+            json_body(response, f"{method} with malformed id {raw[:40]!r}")
     sid = new_session(contract_client)
     for what, content in MALFORMED_BODIES:
         _four_xx_with_json(_patch(contract_client, sid, content, {"Content-Type": JSON}), f"PATCH with a malformed body ({what})")
