@@ -106,7 +106,7 @@ def json_equal(left: Any, right: Any) -> bool:
     if isinstance(left, dict):
         return isinstance(right, dict) and left.keys() == right.keys() and all(json_equal(v, right[k]) for k, v in left.items())
     if isinstance(left, list):
-        return isinstance(right, list) and len(left) == len(right) and all(json_equal(a, b) for a, b in zip(left, right))
+        return isinstance(right, list) and len(left) == len(right) and all(json_equal(a, b) for a, b in zip(left, right, strict=True))
     return type(left) is type(right) and left == right
 
 
@@ -121,7 +121,7 @@ def first_difference(expected: Any, got: Any, path: str = "data") -> str:
         extra = [k for k in got if k not in expected]
         return f"{path} has extra keys {extra[:3]!r}" if extra else path
     if isinstance(expected, list) and isinstance(got, list) and len(expected) == len(got):
-        for index, (a, b) in enumerate(zip(expected, got)):
+        for index, (a, b) in enumerate(zip(expected, got, strict=True)):
             if not json_equal(a, b):
                 return first_difference(a, b, f"{path}[{index}]")
     sent, back = json.dumps(expected, ensure_ascii=True)[:120], json.dumps(got, ensure_ascii=True)[:120]

@@ -46,7 +46,7 @@ def test_near_miss_ids_are_other_sessions_and_every_spelling_is_the_same_one(con
     with ThreadPoolExecutor(max_workers=2 * len(misses)) as pool:
         gets = list(pool.map(contract_client.get, misses.values()))
         heads = list(pool.map(contract_client.head, misses.values()))
-    for what, got, head in zip(misses, gets, heads):
+    for what, got, head in zip(misses, gets, heads, strict=True):
         expect(got.status_code == 404, f"GET an id that {what} with a live one answered {got.status_code} (expected 404): "
                f"{got.text[:120]}", got)
         expect_status(head, 404, f"HEAD an id that {what} with a live one")
@@ -65,7 +65,7 @@ def test_near_miss_ids_are_other_sessions_and_every_spelling_is_the_same_one(con
         others = spellings(sid)
         with ThreadPoolExecutor(max_workers=len(others)) as pool:
             answers = list(pool.map(lambda other: contract_client.request("GET", f"{SESSION_PATH}/{other}"), others.values()))
-        for other_way, got in zip(others, answers):
+        for other_way, got in zip(others, answers, strict=True):
             expect_status(got, 200, f"GET spelled {other_way} after create-with-id spelled {way}")
             expect(json_body(got, "GET").get("sessionId") == sid, f"GET spelled {other_way} answered another id", got)
         expect_status(contract_client.request("POST", f"{SESSION_PATH}/{spelled}"), 409, f"create-with-id on a live id spelled {way}")

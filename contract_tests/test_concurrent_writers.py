@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from contract_tests.client import ContractClient
 from contract_tests.expect import expect, expect_status
@@ -27,13 +28,23 @@ def together(count: int, send: Callable[[int], Operation]) -> list[Operation]:
         return list(pool.map(run, range(count)))
 
 
+def write_own_key(client: ContractClient, sid: str, base: int, writer: int) -> Operation:
+    """PATCH `{"writer N": base + N}`: a key no other writer touches."""
+    return timed(client, "patch", sid, {f"writer {writer}": base + writer}, writer)
+
+
+def create_or_delete(client: ContractClient, sid: str, number: int) -> Operation:
+    """Even numbers create-with-id, odd numbers DELETE."""
+    return timed(client, "create" if number % 2 == 0 else "delete", sid, number=number)
+
+
 @contract_property("concurrency.patches-disjoint-keys-survive")
 def test_parallel_patches_with_disjoint_keys_all_survive(contract_client: ContractClient, contract_run: ContractRun) -> None:
     count = contract_run.options.concurrency
     for round_number in range(3):
         sid = new_session(contract_client)
         give_data(contract_client, sid, {"before": round_number})  # no PATCH at all: blocked, not failed
-        ops = together(count, lambda i: timed(contract_client, "patch", sid, {f"writer {i}": round_number * 100 + i}, i))
+        ops = together(count, partial(write_own_key, contract_client, sid, round_number * 100))
         for op in ops:
             expect(op.status == 200, f"parallel PATCH answered {op.status}: {op.curl}")
         data = read_data(contract_client, sid, "GET after parallel PATCHes")
@@ -54,7 +65,7 @@ def test_parallel_create_with_id_and_delete_of_one_id_are_explained_by_some_orde
         if round_number % 2:
             expect_status(contract_client.create_with_id(sid), 201, "create-with-id on a fresh id")
             initial = EMPTY
-        ops = together(2 * half, lambda i: timed(contract_client, "create" if i % 2 == 0 else "delete", sid, number=i))
+        ops = together(2 * half, partial(create_or_delete, contract_client, sid))
         after = [timed(contract_client, "get", sid, number=2 * half), timed(contract_client, "head", sid, number=2 * half)]
         settle(contract_client, after[:1])
         violations = check(ops + after, initial)

@@ -46,9 +46,9 @@ def test_concurrent_history_is_linearizable(contract_client: ContractClient, con
         pool = [contract_client.fresh_id() for _ in range(POOL)]
         barrier = threading.Barrier(CLIENTS)
         with ThreadPoolExecutor(max_workers=CLIENTS) as executor:
-            runs = list(executor.map(lambda n: client_run(contract_client, n, pool, count, seed + round_number, barrier, kinds),
-                                     range(CLIENTS)))
-        history = [op for run in runs for op in run]
+            runs = [executor.submit(client_run, contract_client, n, pool, count, seed + round_number, barrier, kinds)
+                    for n in range(CLIENTS)]
+        history = [op for run in runs for op in run.result()]
         final = [timed(contract_client, "get", sid) for sid in pool]
         settle(contract_client, final)
         violations = check(history + final)

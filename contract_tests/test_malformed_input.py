@@ -90,7 +90,7 @@ def test_malformed_ids_and_bodies_get_a_4xx_with_a_json_body(contract_client: Co
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(send, cases))
-    for (raw, method), response in zip(cases, answers):
+    for (raw, method), response in zip(cases, answers, strict=True):
         expect(400 <= response.status_code < 500, f"{method} with malformed id {raw[:40]!r} answered {response.status_code}", response)
         if method != "HEAD":
             json_body(response, f"{method} with malformed id {raw[:40]!r}")

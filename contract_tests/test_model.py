@@ -62,7 +62,7 @@ class SessionModel(RuleBasedStateMachine):
         self.checked = False  # the target was read since the last step that changed the model
 
     def _pick(self, data: st.DataObject, pool: Any) -> str:
-        return data.draw(st.sampled_from(sorted(pool)))
+        return str(data.draw(st.sampled_from(sorted(pool))))
 
     def _write(self, method: str, sid: str, body: Any = None) -> httpx.Response:
         # The invariant re-reads every session right after each write: the client's own re-read would only add latency.
@@ -163,7 +163,7 @@ class SessionModel(RuleBasedStateMachine):
         ids = [*self.live, *self.deleted]
         gets = [self.pool.submit(self.client.get, sid) for sid in ids]
         heads = [self.pool.submit(self.client.head, sid) for sid in ids]
-        for sid, got_future, head_future in zip(ids, gets, heads):
+        for sid, got_future, head_future in zip(ids, gets, heads, strict=True):
             got, head = got_future.result(), head_future.result()
             if sid in self.deleted:
                 expect_status(got, 404, f"GET deleted session {sid}")

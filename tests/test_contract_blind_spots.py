@@ -25,7 +25,7 @@ def blind_spot_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple
         return run_against(variant, place, *OPTIONS, "--property", str(variant.expected))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return {v.name: result for v, result in zip(BLIND_SPOTS, pool.map(run, BLIND_SPOTS, places))}
+        return {v.name: result for v, result in zip(BLIND_SPOTS, pool.map(run, BLIND_SPOTS, places), strict=True)}
 
 
 def test_every_blind_spot_property_is_proven_by_a_variant() -> None:
