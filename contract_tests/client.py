@@ -107,7 +107,10 @@ class ContractClient:
             self.redact.add(value)
         self.limiter = RateLimiter(max_rps, burst)
         self.verify_writes = verify_writes
-        self.http = httpx.Client(base_url=self.base_url, headers=self.user_headers, timeout=timeout)
+        # Keep a connection alive per parallel request (`burst`, --concurrency): with httpx's default of 20,
+        # runs of 24 threads closed and reopened connections on every request, and a busy machine then saw EBADF.
+        limits = httpx.Limits(max_connections=max(100, burst), max_keepalive_connections=max(20, burst))
+        self.http = httpx.Client(base_url=self.base_url, headers=self.user_headers, timeout=timeout, limits=limits)
         self.request_count = 0
         self.writes = WriteLedger()
         self.live: set[uuid.UUID] = set()
