@@ -225,7 +225,7 @@ def test_random_operation_sequences_agree_with_the_model(contract_client: Contra
                 hypothesis.seed(seed + number)(Machine),
                 settings=settings(
                     max_examples=share,
-                    stateful_step_count=15,
+                    stateful_step_count=12,
                     deadline=None,
                     database=None,
                     phases=[Phase.generate],  # no replay or shrinking against a server we cannot reset
