@@ -200,7 +200,10 @@ class ContractClient:
         self.limiter = RateLimiter(max_rps, burst)
         self.verify_writes = verify_writes
         self.concurrency = max(1, concurrency)
-        limits = httpx.Limits(max_connections=4 * self.concurrency, max_keepalive_connections=2 * self.concurrency)
+        # Keep connections alive for every parallel request (the pool's threads times --concurrency's bursts): with
+        # httpx's default of 20 kept alive, 24-thread runs closed and reopened connections on every request, and a busy
+        # machine then saw EBADF.
+        limits = httpx.Limits(max_connections=max(100, 4 * self.concurrency, burst), max_keepalive_connections=max(20, 2 * self.concurrency, burst))
         self.http = httpx.Client(base_url=self.base_url, headers=self.user_headers, timeout=timeout, limits=limits)
         self.request_count = 0
         self.requests_by_property: dict[str, int] = {}

@@ -60,7 +60,7 @@ class ContractOptions:
     max_examples: int = 25
     seed: int | None = None
     persistence_window: float = 5.0
-    volume: int = 300
+    volume: int = 2000
     concurrency: int = 24
     max_rps: float = 0.0
     time_budget: float = 0.0

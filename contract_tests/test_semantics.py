@@ -160,26 +160,6 @@ def test_changing_one_sessions_data_never_changes_another(contract_client: Contr
            "the patched session does not hold its own merge", contract_client.last_response)
 
 
-@contract_property("persistence.under-volume")
-def test_earliest_sessions_survive_many_later_ones(contract_client: ContractClient, contract_run: ContractRun) -> None:
-    earliest = [new_session(contract_client) for _ in range(5)]
-    with_data = all([try_give_data(contract_client, sid, {"early": index}) for index, sid in enumerate(earliest)])
-    made = 0
-    for made in range(1, contract_run.options.volume + 1):
-        sid = new_session(contract_client)
-        if made % 3 == 0:
-            contract_client.patch(sid, {"filler": made})
-        if made % 5 == 0:
-            contract_client.delete(sid)
-        if contract_run.over_budget():
-            break
-    for index, sid in enumerate(earliest):
-        response = contract_client.get(sid)
-        expect(response.status_code == 200, f"session {index + 1} of the first 5 is gone after {made} more creates (GET {response.status_code})", response)
-        expect(not with_data or data_of(response) in (None, {"early": index}), f"an early session lost its data after {made} more creates", response)
-        expect_status(contract_client.head(sid), 204, "HEAD on an early session")
-
-
 @contract_property("persistence.until-delete")
 def test_canaries_made_at_the_start_are_unchanged_after_the_window(contract_client: ContractClient, contract_run: ContractRun) -> None:
     if contract_run.canary_error is not None:

@@ -23,6 +23,7 @@ from reference_impl.store import (
     SessionExists,
     SessionRecord,
     StorageError,
+    next_update_time,
     utc_now,
 )
 
@@ -410,6 +411,7 @@ class Variant:
     latency: float = 0.0
     handlers_class: type[SessionHandlers] = SessionHandlers
     refuse: Refuse | None = None
+    wrap: Callable[[Any, Any], Any] | None = None  # (app, store) -> app: an outer ASGI layer
 
     def build(self) -> tuple[Any, InMemorySessionStore]:
         """(ASGI app, its store)."""
@@ -417,6 +419,8 @@ class Variant:
         app: Any = create_app(store, handlers_class=self.handlers_class)
         if self.rewrite is not None or self.latency or self.refuse is not None:
             app = RewriteAnswers(app, self.rewrite or (lambda *a: None), self.latency, self.refuse)
+        if self.wrap is not None:
+            app = self.wrap(app, store)
         return app, store
 
 
@@ -455,3 +459,210 @@ PRODUCTION_LIKE_VIOLATIONS = {
     "concurrency.double-delete",
     "concurrency.create-with-id-single-winner",
 }
+
+
+# --- blind spots: faults that only adversarial data, concurrent clients or odd spellings reveal -----
+
+
+def _doubles_beyond_2_53(value: Any) -> Any:
+    """Integers beyond 2^53 as IEEE doubles, the way a JavaScript or float64 layer keeps them."""
+    if isinstance(value, dict):
+        return {key: _doubles_beyond_2_53(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_doubles_beyond_2_53(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return float(value)
+    return value
+
+
+class DoubleIntegersStore(InMemorySessionStore):
+    """Stores integers beyond 2^53 as doubles: 2^53 + 1 comes back as 9007199254740992.0."""
+
+    async def update(self, session_id: uuid.UUID, data: dict[str, Any]) -> SessionRecord | None:
+        return await super().update(session_id, _doubles_beyond_2_53(data))
+
+
+class SkipUnchangedPatchStore(InMemorySessionStore):
+    """A PATCH that changes no value (`{}`, or a key's current value) is skipped: updatedAt stays."""
+
+    async def update(self, session_id: uuid.UUID, data: dict[str, Any]) -> SessionRecord | None:
+        record = self._sessions.get(session_id)
+        if record is not None and all(key in record.data and record.data[key] == value for key, value in data.items()):
+            return record.copy()
+        return await super().update(session_id, data)
+
+
+class HeadTouchesStore(InMemorySessionStore):
+    """HEAD refreshes a last-access time, and that is what updatedAt reports."""
+
+    async def exists(self, session_id: uuid.UUID) -> bool:
+        record = self._sessions.get(session_id)
+        if record is not None:
+            record.updated_at = next_update_time(record.updated_at)  # type: ignore[arg-type]
+        return record is not None
+
+
+class LostUpdateStore(InMemorySessionStore):
+    """PATCH reads, merges and writes back with an await between: parallel PATCHes overwrite each other."""
+
+    async def update(self, session_id: uuid.UUID, data: dict[str, Any]) -> SessionRecord | None:
+        record = self._sessions.get(session_id)
+        if record is None:
+            return None
+        merged = {**record.data, **copy.deepcopy(data)}
+        await asyncio.sleep(0.005)
+        record.data = merged
+        record.updated_at = next_update_time(record.updated_at)  # type: ignore[arg-type]
+        return record.copy()
+
+
+class TwoPhaseCreateStore(InMemorySessionStore):
+    """Create-with-id reserves the id, awaits its durable write, then publishes the record again: a
+    DELETE in between answers 200, yet the session is back afterwards."""
+
+    async def create(self, session_id: uuid.UUID | None = None) -> SessionRecord:
+        if session_id is None:
+            return await super().create(None)
+        if session_id in self._sessions:
+            raise SessionExists(str(session_id))
+        record = SessionRecord(session_id)
+        self._sessions[session_id] = record
+        await asyncio.sleep(0.01)
+        self._sessions[session_id] = record
+        return record.copy()
+
+
+class LaggingReplicaStore(InMemorySessionStore):
+    """Reads go to a replica that applies each write 50 ms late, but only while 3 or more requests are
+    in flight (`CountInFlight` keeps the count): sequential use never sees the lag."""
+
+    def __init__(self, lag: float = 0.05, threshold: int = 3) -> None:
+        super().__init__()
+        self.replica: dict[uuid.UUID, SessionRecord] = {}
+        self.lag = lag
+        self.threshold = threshold
+        self.in_flight = 0
+
+    def _replicate(self, session_id: uuid.UUID) -> None:
+        record = self._sessions.get(session_id)
+        snapshot = record.copy() if record is not None else None
+
+        def apply() -> None:
+            if snapshot is None:
+                self.replica.pop(session_id, None)
+            else:
+                self.replica[session_id] = snapshot
+
+        asyncio.get_running_loop().call_later(self.lag, apply)
+
+    async def create(self, session_id: uuid.UUID | None = None) -> SessionRecord:
+        record = await super().create(session_id)
+        self._replicate(record.session_id)
+        return record
+
+    async def update(self, session_id: uuid.UUID, data: dict[str, Any]) -> SessionRecord | None:
+        record = await super().update(session_id, data)
+        self._replicate(session_id)
+        return record
+
+    async def delete(self, session_id: uuid.UUID) -> bool:
+        found = await super().delete(session_id)
+        self._replicate(session_id)
+        return found
+
+    async def get(self, session_id: uuid.UUID) -> SessionRecord | None:
+        if self.in_flight < self.threshold:
+            return await super().get(session_id)
+        record = self.replica.get(session_id)
+        return record.copy() if record is not None else None
+
+    async def exists(self, session_id: uuid.UUID) -> bool:
+        if self.in_flight < self.threshold:
+            return await super().exists(session_id)
+        return session_id in self.replica
+
+
+class CountInFlight:
+    """ASGI layer: keeps `store.in_flight`, the number of requests being answered."""
+
+    def __init__(self, app: Any, store: Any) -> None:
+        self.app = app
+        self.store = store
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.store.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.store.in_flight -= 1
+
+
+class _PrefixKeyed(dict):  # type: ignore[type-arg]
+    """A dict keyed by the first 30 hex digits of a UUID (a truncated index)."""
+
+    @staticmethod
+    def _key(key: Any) -> Any:
+        return uuid.UUID(int=key.int >> 8 << 8) if isinstance(key, uuid.UUID) else key
+
+    def __getitem__(self, key: Any) -> Any:
+        return super().__getitem__(self._key(key))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(self._key(key), value)
+
+    def __delitem__(self, key: Any) -> None:
+        super().__delitem__(self._key(key))
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(self._key(key))
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return super().get(self._key(key), default)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        return super().pop(self._key(key), *default)
+
+
+class PrefixMatchStore(InMemorySessionStore):
+    """Looks sessions up by the first 30 of their 32 hex digits: an id differing only at the end finds another session."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sessions = _PrefixKeyed()
+
+
+class CaseSensitiveMediaType:
+    """ASGI layer: a PATCH whose Content-Type is not exactly `application/json` gets 415 (RFC 9110 says
+    media types are case-insensitive)."""
+
+    def __init__(self, app: Any, store: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
+        if scope["type"] == "http" and scope["method"] == "PATCH":
+            declared = dict(scope["headers"]).get(b"content-type", b"application/json").split(b";")[0].strip()
+            if declared != b"application/json":
+                body = json.dumps({"detail": f"Unsupported media type {declared.decode('latin-1')}"}).encode()
+                await send({"type": "http.response.start", "status": 415,
+                            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+# Each blind-spot variant and the one property that must catch it (its test selects only that property).
+BLIND_SPOTS = [
+    Variant("big-integers-as-doubles", "data.round-trips-exactly", DoubleIntegersStore),
+    Variant("unchanged-patch-keeps-updated-at", "patch.edge-cases", SkipUnchangedPatchStore),
+    Variant("head-touches-updated-at", "model.state-machine", HeadTouchesStore),
+    Variant("lost-update", "concurrency.patches-disjoint-keys-survive", LostUpdateStore),
+    Variant("lost-update-in-history", "linearizability.concurrent-history", LostUpdateStore),
+    Variant("create-with-id-two-phase", "concurrency.create-with-id-and-delete-explained", TwoPhaseCreateStore),
+    Variant("lagging-replica-under-load", "linearizability.concurrent-history", LaggingReplicaStore, wrap=CountInFlight),
+    Variant("ids-matched-by-prefix", "ids.adversarial", PrefixMatchStore),
+    Variant("eviction-beyond-1500", "persistence.under-volume", lambda: EvictingStore(capacity=1500)),
+    Variant("media-type-case-sensitive", "input.malformed-is-4xx", wrap=CaseSensitiveMediaType),
+]
