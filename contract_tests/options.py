@@ -57,7 +57,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("max-examples", "examples per generated check (default: %(default)s)", int, 25, "N"),
     Option("seed", "seed for the generated checks, to repeat a run", int, None, "N"),
     Option("persistence-window", "seconds canary sessions must survive (default: %(default)s)", float, 5.0, "S"),
-    Option("volume", "sessions created by the persistence-under-volume check (default: %(default)s)", int, 300, "N"),
+    Option("volume", "sessions created by the persistence-under-volume check (default: %(default)s)", int, 2000, "N"),
     Option("concurrency", "parallel requests in the concurrency checks (default: %(default)s, at least 20)", int, 24, "N"),
     Option("max-rps", "at most N requests per second (default: 0, no limit)", float, 0.0, "N"),
     Option("time-budget", "start no check after S seconds, interrupt 10 s later (default: 0, no budget)", float, 0.0, "S"),

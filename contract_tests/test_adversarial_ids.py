@@ -31,7 +31,7 @@ def near_misses(sid: str) -> dict[str, str]:
 
 
 def spellings(sid: str) -> dict[str, str]:
-    """Every accepted spelling of `sid` (CONTRACT.md: compared as UUIDs)."""
+    """Every accepted spelling of `sid` (openapi.yaml: ids are compared as UUIDs, not as strings)."""
     plain = uuid.UUID(sid).hex
     mixed = "".join(c.upper() if i % 2 else c for i, c in enumerate(sid))
     return {"uppercase": sid.upper(), "mixed case": mixed, "unhyphenated": plain, "unhyphenated uppercase": plain.upper(),

@@ -2,7 +2,7 @@
 
 The model holds, for every live session, its `data`, `createdAt` and `updatedAt`, and the ids the
 scenario deleted. After every step the invariant reads every live session (GET and HEAD) and every
-deleted id (404), concurrently on a small thread pool, and checks (CONTRACT.md, semantics):
+deleted id (404), concurrently on a small thread pool, and checks (openapi.yaml, description):
 - `data` equals the model exactly (1 is not 1.0);
 - `createdAt` never changes, and `createdAt <= updatedAt`;
 - `updatedAt` moves strictly forward after each PATCH and never otherwise: a 409, GET, HEAD, 404 or

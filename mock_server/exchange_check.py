@@ -22,7 +22,6 @@ spec is read through `session_spec`. Two kinds of findings:
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from reference_impl.errors import RequestValidationError
 from reference_impl.handlers import parse_session_id
+from reference_impl.json_body import MAX_DEPTH, JsonBodyError, is_json_media_type, parse_json
 from session_spec import HTTP_METHODS, SPEC_PATH, load_spec, resolve
 
 MAX_MESSAGE = 300
@@ -57,22 +57,17 @@ class Operation:
     spec: dict[str, Any]
 
 
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";")[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
-
-
 def _short(text: str) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
 
-def _strict_json(body: bytes) -> Any:
-    """The JSON document in `body`; ValueError for invalid JSON, NaN or Infinity included."""
-
-    def refuse(constant: str) -> Any:
-        raise ValueError(f"{constant} is not JSON")
-
-    return json.loads(body, parse_constant=refuse)
+def _strict_json(body: bytes, max_depth: int = 10**6) -> Any:
+    """The JSON document in `body` (the reference's strict reader: no NaN or Infinity, bounded
+    nesting); ValueError for anything else, a body nested too deep for Python's parser included."""
+    try:
+        return parse_json(body, max_depth)
+    except JsonBodyError as exc:
+        raise ValueError(exc.msg) from None
 
 
 class ExchangeChecker:
@@ -141,10 +136,10 @@ class ExchangeChecker:
     def _request_body_issues(self, schema: dict[str, Any], required: bool, content_type: str, body: bytes) -> list[Finding]:
         if not body:
             return [Finding("request.body-missing", "the operation requires a JSON body")] if required else []
-        if content_type.split(";")[0].strip().lower() != "application/json":  # the only media type documented
+        if not is_json_media_type(content_type):  # JSON, in any letter case (RFC 9110, 8.3.1)
             return [Finding("request.content-type", f"the body is sent as {content_type or 'no content type'}, not application/json")]
         try:
-            document = _strict_json(body)
+            document = _strict_json(body, MAX_DEPTH)
         except (ValueError, UnicodeDecodeError) as exc:
             return [Finding("request.body-not-json", _short(f"the body is not JSON: {exc}"))]
         return [Finding("request.body-schema", _short(error)) for error in self._schema_errors(schema, document)]
@@ -194,7 +189,7 @@ class ExchangeChecker:
 
     def _json_body(self, status: int, headers: dict[str, str], body: bytes) -> tuple[Any, Finding | None]:
         content_type = headers.get("content-type", "")
-        if not _is_json(content_type):
+        if not is_json_media_type(content_type):
             return None, Finding("body.not-json", f"the {status} answer is {content_type or 'without a content type'}, not application/json")
         try:
             return _strict_json(body), None
