@@ -53,6 +53,14 @@ def serialize_ast_parsing() -> None:
     ast.parse = _serialized_parse
 
 
+class ChargedThreadPool(ThreadPoolExecutor):
+    """A thread pool whose tasks run in a copy of the submitting thread's context, so the requests
+    they send are charged to the submitting check's property (`client.current_property`)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
 def concurrently(count: int, action: Callable[[int], T], *, together: bool = True) -> list[T]:
     """`action(i)` for i in range(count), on `count` threads; with `together` they are released at
     once by a barrier (a race). Each thread runs in a copy of the caller's context, so its requests
@@ -84,9 +92,13 @@ def independent(item: pytest.Item, property_id: str | None) -> bool:
         return False
     if item.get_closest_marker("contract_sequential") is not None or getattr(item, "callspec", None) is not None:
         return False
-    names = set(getattr(item, "fixturenames", ())) - {"request"}  # pytest's own, always there
     # Exactly pytest's Function: plugins' subclasses (Schemathesis' per-operation items) run their own way.
-    return type(item) is pytest.Function and names <= SHARED_FIXTURES
+    if type(item) is not pytest.Function:
+        return False
+    # What the check itself asks for: its parameters. Autouse fixtures of other installed plugins
+    # (pytest-base-url's `_verify_url`, say) join `fixturenames` but run in pytest's thread at set-up.
+    names = set(inspect.signature(item.function).parameters)
+    return names <= SHARED_FIXTURES
 
 
 class ConcurrentChecks:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 from contract_tests.client import SESSION_PATH, ContractClient
 from contract_tests.expect import expect, expect_status, json_body
 from contract_tests.properties import contract_property
+from contract_tests.runner import ChargedThreadPool
 
 
 def near_misses(sid: str) -> dict[str, str]:
@@ -43,7 +43,7 @@ def test_near_miss_ids_are_other_sessions_and_every_spelling_is_the_same_one(con
     live = contract_client.fresh_id()
     expect_status(contract_client.create_with_id(live), 201, "create-with-id on a fresh id")
     misses = near_misses(live)
-    with ThreadPoolExecutor(max_workers=2 * len(misses)) as pool:
+    with ChargedThreadPool(max_workers=2 * len(misses)) as pool:
         gets = list(pool.map(contract_client.get, misses.values()))
         heads = list(pool.map(contract_client.head, misses.values()))
     for what, got, head in zip(misses, gets, heads, strict=True):
@@ -63,7 +63,7 @@ def test_near_miss_ids_are_other_sessions_and_every_spelling_is_the_same_one(con
         answered = json_body(created, "create-with-id").get("sessionId")
         expect(answered == sid, f"create-with-id spelled {way} answered sessionId {answered!r}, not the canonical {sid}", created)
         others = spellings(sid)
-        with ThreadPoolExecutor(max_workers=len(others)) as pool:
+        with ChargedThreadPool(max_workers=len(others)) as pool:
             answers = list(pool.map(lambda other: contract_client.request("GET", f"{SESSION_PATH}/{other}"), others.values()))
         for other_way, got in zip(others, answers, strict=True):
             expect_status(got, 200, f"GET spelled {other_way} after create-with-id spelled {way}")

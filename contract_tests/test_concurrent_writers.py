@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from contract_tests.client import ContractClient
@@ -13,6 +12,7 @@ from contract_tests.linearizability import ABSENT, EMPTY, Operation, check
 from contract_tests.properties import contract_property
 from contract_tests.recording import settle, timed, violation_error
 from contract_tests.run import ContractRun
+from contract_tests.runner import ChargedThreadPool
 from contract_tests.steps import give_data, new_session, read_data
 
 
@@ -24,7 +24,7 @@ def together(count: int, send: Callable[[int], Operation]) -> list[Operation]:
         barrier.wait(timeout=30)
         return send(index)
 
-    with ThreadPoolExecutor(max_workers=count) as pool:
+    with ChargedThreadPool(max_workers=count) as pool:
         return list(pool.map(run, range(count)))
 
 

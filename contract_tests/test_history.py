@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import random
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from contract_tests.client import ContractClient
 from contract_tests.linearizability import Operation, check
 from contract_tests.properties import contract_property
 from contract_tests.recording import settle, timed, violation_error
 from contract_tests.run import ContractRun
+from contract_tests.runner import ChargedThreadPool
 from contract_tests.steps import new_session, try_give_data
 
 CLIENTS = 8
@@ -45,7 +45,7 @@ def test_concurrent_history_is_linearizable(contract_client: ContractClient, con
     for round_number in range(ROUNDS):
         pool = [contract_client.fresh_id() for _ in range(POOL)]
         barrier = threading.Barrier(CLIENTS)
-        with ThreadPoolExecutor(max_workers=CLIENTS) as executor:
+        with ChargedThreadPool(max_workers=CLIENTS) as executor:
             runs = [executor.submit(client_run, contract_client, n, pool, count, seed + round_number, barrier, kinds)
                     for n in range(CLIENTS)]
         history = [op for run in runs for op in run.result()]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -11,6 +10,7 @@ import httpx
 from contract_tests.client import SESSION_PATH, ContractClient
 from contract_tests.expect import ContractViolation, expect, json_body
 from contract_tests.properties import contract_property
+from contract_tests.runner import ChargedThreadPool
 from contract_tests.steps import new_session
 from contract_tests.strategies import json_equal
 
@@ -88,7 +88,7 @@ def test_malformed_ids_and_bodies_get_a_4xx_with_a_json_body(contract_client: Co
         body = {"data": {"a": 1}} if method == "PATCH" else None
         return contract_client.request(method, f"{SESSION_PATH}/{raw}", json=body)
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ChargedThreadPool(max_workers=8) as pool:
         answers = list(pool.map(send, cases))
     for (raw, method), response in zip(cases, answers, strict=True):
         expect(400 <= response.status_code < 500, f"{method} with malformed id {raw[:40]!r} answered {response.status_code}", response)

@@ -15,7 +15,6 @@ deletes what it created in `teardown`, so scenarios never meet each other's stat
 from __future__ import annotations
 
 import random
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,6 +29,7 @@ from contract_tests.client import SESSION_PATH, ContractClient
 from contract_tests.expect import expect, expect_status, json_body
 from contract_tests.properties import contract_property
 from contract_tests.run import ContractRun
+from contract_tests.runner import ChargedThreadPool
 from contract_tests.steps import timestamp
 from contract_tests.strategies import first_difference, json_equal, json_objects
 
@@ -53,7 +53,7 @@ class SessionModel(RuleBasedStateMachine):
     """What the target should hold, operation by operation."""
 
     client: ContractClient  # set by the test before running
-    pool: ThreadPoolExecutor
+    pool: ChargedThreadPool
 
     def __init__(self) -> None:
         super().__init__()
@@ -215,7 +215,7 @@ def test_random_operation_sequences_agree_with_the_model(contract_client: Contra
     share = -(-options.max_examples // machines)
     failures: list[BaseException] = []
 
-    def run_machine(number: int, readers: ThreadPoolExecutor) -> None:
+    def run_machine(number: int, readers: ChargedThreadPool) -> None:
         class Machine(SessionModel):
             client = contract_client
             pool = readers
@@ -236,7 +236,7 @@ def test_random_operation_sequences_agree_with_the_model(contract_client: Contra
         except BaseException as exc:  # handed to the test's thread below
             failures.append(exc)
 
-    with ThreadPoolExecutor(max_workers=READERS) as readers, ThreadPoolExecutor(max_workers=machines) as pool:
+    with ChargedThreadPool(max_workers=READERS) as readers, ChargedThreadPool(max_workers=machines) as pool:
         list(pool.map(lambda n: run_machine(n, readers), range(machines)))
     if failures:
         raise failures[0]

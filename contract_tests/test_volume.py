@@ -6,12 +6,11 @@ with GET first. So 2,000 sessions take about 4,400 requests and leave nothing fo
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from contract_tests.client import SESSION_PATH, ContractClient, data_of
 from contract_tests.expect import expect, expect_status
 from contract_tests.properties import contract_property
 from contract_tests.run import ContractRun
+from contract_tests.runner import ChargedThreadPool
 from contract_tests.steps import new_session, try_give_data
 
 EARLIEST = 5
@@ -43,7 +42,7 @@ def test_sessions_survive_thousands_of_concurrent_creates_patches_and_deletes(
     with_data = all([try_give_data(contract_client, sid, {"early": index}) for index, sid in enumerate(earliest)])
     made: list[tuple[str | None, str]] = []
     removed: set[str] = set()
-    with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
+    with ChargedThreadPool(max_workers=options.concurrency) as pool:
         try:
             made = list(pool.map(lambda i: make_filler(contract_client, i) if not contract_run.over_budget() else (None, "skipped"),
                                  range(options.volume)))
