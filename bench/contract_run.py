@@ -65,11 +65,15 @@ def one_run(base_url: str, extra: list[str]) -> dict[str, object]:
         match = SUMMARY.search(done.stdout)
         if match is None or not junit.exists():
             raise SystemExit(f"no summary in the run's output (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
-        cases = {case.get("name", ""): (float(case.get("time", "0")), _requests(case))
-                 for case in ET.parse(junit).getroot().iter("testcase")}
+        testcases = list(ET.parse(junit).getroot().iter("testcase"))
+        cases = {case.get("name", ""): (float(case.get("time", "0")), _requests(case)) for case in testcases}
+        failed = [case.get("name", "") for case in testcases if case.find("failure") is not None or case.find("error") is not None]
+        if done.returncode != 0:  # a correct target must pass: show why this run did not
+            print(f"run exited {done.returncode}; failed: {', '.join(failed) or '(none by name)'}", file=sys.stderr)
+            print("\n".join(line for line in done.stdout.splitlines() if line.startswith(("FAILED", "  "))), file=sys.stderr)
     slowest = sorted(cases.items(), key=lambda kv: -kv[1][0])[:6]
     return {"exit": done.returncode, "wall_s": round(wall, 2), "suite_s": float(match.group(2)),
-            "requests": int(match.group(1)), "writes_checked": int(match.group(4)),
+            "requests": int(match.group(1)), "writes_checked": int(match.group(4)), "failed": failed,
             "slowest": [{"property": name, "wall_s": round(t, 1), "requests": n} for name, (t, n) in slowest]}
 
 
