@@ -8,9 +8,10 @@ Connexion's body validation treats a body without `Content-Length` as missing. T
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reference_impl.errors import ApiError
+from reference_impl.json_body import replay_body
 
 ONE_MIB = 1024 * 1024
 
@@ -43,7 +44,7 @@ class BodyLimitMiddleware:
             scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"transfer-encoding"] + [
                 (b"content-length", str(len(body)).encode())
             ]
-            await self.app(scope, self._replay(body, receive), send)
+            await self.app(scope, replay_body(body, receive), send)
         else:
             await self.app(scope, receive, send)
 
@@ -61,16 +62,3 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             more_body = message.get("more_body", False)
         return b"".join(chunks)
-
-    @staticmethod
-    def _replay(body: bytes, receive: Receive) -> Receive:
-        sent = False
-
-        async def replaying_receive() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return replaying_receive

@@ -145,7 +145,7 @@ class StrictJsonBody:
         headers.append((b"content-length", str(len(body)).encode()))
         scope = dict(scope)
         scope["headers"] = headers
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
 
 def _is_plain_utf8(body: bytes) -> bool:
@@ -170,7 +170,8 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the app `body` (already read) as one message, then defers to `receive`."""
     sent = False
 
     async def replaying_receive() -> Message:

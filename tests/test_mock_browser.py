@@ -6,15 +6,13 @@ Playwright's Python package; Playwright's own browser download is never used.
 
 from __future__ import annotations
 
-import functools
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from tests.mock_process import MockProcess
+from tests.static_pages import serve_folder
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -62,16 +60,8 @@ async function drive(api) {
 def page_origin(tmp_path: Path) -> Iterator[str]:
     """A static page server on its own loopback port (a different origin from the mock)."""
     (tmp_path / "index.html").write_text(PAGE, encoding="utf-8")
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://localhost:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_folder(tmp_path) as port:
+        yield f"http://localhost:{port}"
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium missing: run `make browser`")

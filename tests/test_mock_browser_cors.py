@@ -14,10 +14,7 @@
 
 from __future__ import annotations
 
-import functools
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ import pytest
 
 from mock_server import create_mock_app
 from reference_impl.serving import LiveServer
+from tests.static_pages import serve_folder
 from tests.test_mock_browser import CHROMIUM, CHROMIUM_ARGS
 
 PAGE = """<!doctype html>
@@ -72,16 +70,8 @@ class RequestRecorder:
 def page_port(tmp_path: Path) -> Iterator[int]:
     """A static page server on its own loopback port: another origin than the mock's."""
     (tmp_path / "index.html").write_text(PAGE, encoding="utf-8")
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_folder(tmp_path) as port:
+        yield port
 
 
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium missing: run `make browser`")
