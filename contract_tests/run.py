@@ -71,15 +71,26 @@ class ContractOptions:
     request_log: str | None = None
 
 
+_PROBED: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+
+
 def probe(base_url: str, headers: dict[str, str], timeout: float = 5.0) -> str:
     """Raise TargetUnreachable unless something answers HTTP at `base_url`; a one-line hint (or "")
-    when `base_url` looks like the API's path rather than the service root."""
+    when `base_url` looks like the API's path rather than the service root. Asks the target once per
+    process (the CLI probes before pytest starts, the run again when it begins)."""
+    key = (base_url, tuple(sorted(headers.items())))
+    if key not in _PROBED:
+        _PROBED[key] = _probe(base_url, headers, timeout)
+    return _PROBED[key]
+
+
+def _probe(base_url: str, headers: dict[str, str], timeout: float) -> str:
     root = base_url.rstrip("/")
-    if root.endswith("/api/v1"):
-        return (f"hint: --base-url ends in /api/v1, but the suite adds /api/v1 itself; "
-                f"try --base-url {root.removesuffix('/api/v1') or '/'}")
     try:
         health = httpx.get(root + "/health", headers=headers, timeout=timeout)
+        if root.endswith("/api/v1"):
+            return (f"hint: --base-url ends in /api/v1, but the suite adds /api/v1 itself; "
+                    f"try --base-url {root.removesuffix('/api/v1') or '/'}")
         if health.status_code == 404:
             probe_id = "00000000-0000-4000-8000-000000000000"
             api = httpx.get(f"{root}/api/v1/session/{probe_id}", headers=headers, timeout=timeout)

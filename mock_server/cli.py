@@ -63,6 +63,17 @@ def _option_type(parse: Callable[[str], T]) -> Callable[[str], T]:
     return checked
 
 
+def port_number(text: str) -> int:
+    """A TCP port, 0 to 65535 (0: the system picks a free one)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use 0 to 65535 (0 picks a free one)")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog=PROG,
@@ -75,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {toolkit_version()}")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s, reachable from this machine only)")
-    parser.add_argument("--port", type=int, default=8090, help="port to listen on; 0 picks a free one (default: %(default)s)")
+    parser.add_argument("--port", type=port_number, default=8090, help="port to listen on; 0 picks a free one (default: %(default)s)")
     parser.add_argument(
         "--cors-origin", action="append", metavar="ORIGIN", dest="cors_origins", type=_option_type(check_origin),
         help="browser origin allowed to call the mock, exactly as the browser sends it (scheme://host[:port], "

@@ -49,6 +49,12 @@ def _as_entry(item: JournalEntry | Noted) -> JournalEntry:
     return JournalEntry(method, path, query, status, when, duration_ms, notes)
 
 
+def _printable(text: str) -> str:
+    """`text` with control characters escaped (`\\x1b`, `\\n`): a request path must not forge log lines
+    or send terminal escapes (paths arrive percent-decoded)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class RequestJournal:
     """A bounded, oldest-first record of the requests the mock received."""
 
@@ -108,6 +114,6 @@ class JournalMiddleware:
                 self.journal.note(scope["method"], path, query, status, received_at, duration_ms, notes)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
-                    "%s %s%s %d %.1fms", scope["method"], path, f"?{query}" if query else "", status, duration_ms,
+                    "%s %s%s %d %.1fms", scope["method"], _printable(path), f"?{_printable(query)}" if query else "", status, duration_ms,
                     extra={"method": scope["method"], "path": path, "query": query, "status": status, "duration_ms": duration_ms},
                 )

@@ -11,7 +11,7 @@ replaces any stored session with the same id. A seed is checked whole before any
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from reference_impl.errors import RequestValidationError
@@ -19,6 +19,8 @@ from reference_impl.handlers import parse_session_id
 from reference_impl.store import SessionRecord, SessionStore, utc_now
 
 SEED_KEYS = {"sessionId", "data", "createdAt", "updatedAt"}
+LATEST_SEED_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+"""Seeded timestamps lie before this (and after its year-1 twin), so later PATCHes can move updatedAt on."""
 
 
 class SeedError(Exception):
@@ -40,6 +42,10 @@ def _timestamp(value: Any, loc: list[str | int], problems: list[dict[str, Any]])
         return None
     if parsed.utcoffset() is None:
         problems.append({"loc": loc, "msg": "Date-time needs a UTC offset", "type": "timezone_aware"})
+        return None
+    if not LATEST_SEED_TIME.replace(year=1) < parsed < LATEST_SEED_TIME:
+        # A PATCH must be able to move updatedAt strictly forward: leave room before datetime's end.
+        problems.append({"loc": loc, "msg": "Date-time must lie after 0001-01-01 and before 9999-01-01", "type": "datetime_range"})
         return None
     return parsed
 

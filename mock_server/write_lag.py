@@ -7,8 +7,9 @@ answer 404; a second DELETE right after the first may answer 200 again). `Laggin
 (and answered from it), then queued and committed MS later, in the order the writes were
 acknowledged. Reads see only committed writes. Handlers are unchanged.
 
-Two creates of one id inside the window both succeed (the later commit replaces the earlier), as
-check-then-insert does in production. Seeding (`put`) and reset (`clear`) are the mock's own
+A create of an id whose create is still waiting to commit answers 409, as production's unique key
+makes a second insert of an uncommitted row wait and fail: the window hides writes from reads, it
+does not let two creates of one id both succeed. Seeding (`put`) and reset (`clear`) are the mock's own
 operations and take effect at once; `clear` drops queued writes, and `close` commits them before
 closing the wrapped store.
 """
@@ -36,6 +37,7 @@ class LaggingStore(SessionStore):
         self.lag_s = lag_ms / 1000
         self._queue: deque[tuple[float, Commit]] = deque()
         self._committer: asyncio.Task[None] | None = None
+        self._pending_creates: set[uuid.UUID] = set()
 
     def _enqueue(self, commit: Commit) -> None:
         loop = asyncio.get_running_loop()
@@ -59,10 +61,16 @@ class LaggingStore(SessionStore):
     async def create(self, session_id: uuid.UUID | None = None) -> SessionRecord:
         if session_id is None:
             session_id = uuid.uuid4()
-        elif await self.inner.exists(session_id):
+        elif session_id in self._pending_creates or await self.inner.exists(session_id):
             raise SessionExists(str(session_id))
         record = SessionRecord(session_id)
-        self._enqueue(lambda: self.inner.put(record.copy()))
+        self._pending_creates.add(session_id)
+
+        async def commit_create() -> None:
+            self._pending_creates.discard(record.session_id)
+            await self.inner.put(record.copy())
+
+        self._enqueue(commit_create)
         return record
 
     async def get(self, session_id: uuid.UUID) -> SessionRecord | None:
@@ -91,6 +99,7 @@ class LaggingStore(SessionStore):
 
     async def clear(self) -> None:
         self._queue.clear()
+        self._pending_creates.clear()
         await self.inner.clear()
 
     async def count(self) -> int:

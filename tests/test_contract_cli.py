@@ -22,8 +22,10 @@ PRODUCTION_DEVIATIONS = str(REPO / "deviations" / "production.yaml")
 SECRET = "Bearer s3cr3t-T0KEN-do-not-print"
 
 
-def test_unreachable_target_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
-    run = session_contract("--base-url", f"http://127.0.0.1:{free_port()}", tmp=tmp_path, timeout=60)
+@pytest.mark.parametrize("path", ["", "/api/v1"], ids=["root", "api-path"])
+def test_unreachable_target_exits_2_with_one_line_and_no_traceback(tmp_path: Path, path: str) -> None:
+    """Also when the base URL ends in /api/v1: reachability comes before the hint about the path."""
+    run = session_contract("--base-url", f"http://127.0.0.1:{free_port()}{path}", tmp=tmp_path, timeout=60)
     assert run.returncode == 2
     assert len(run.stderr.strip().splitlines()) == 1 and "unreachable" in run.stderr
     assert "Traceback" not in run.stderr + run.stdout

@@ -68,9 +68,10 @@ def test_a_bad_seed_file_stops_startup_with_one_line(tmp_path: Path) -> None:
 
 
 def test_malformed_option_values_are_refused() -> None:
-    for args in (["--latency", "fast"], ["--latency", "50-10"], ["--log-format", "xml"], ["--port", "http"]):
+    for args in (["--latency", "fast"], ["--latency", "50-10"], ["--log-format", "xml"], ["--port", "http"], ["--port", "70000"], ["--port", "-1"]):
         result = run_cli(*args)
         assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_a_port_in_use_stops_startup_with_one_line() -> None:

@@ -244,8 +244,11 @@ def test_seed_route_stores_sessions_as_given(http: httpx.Client) -> None:
         [{"sessionId": str(uuid.uuid4()), "createdAt": "2026-01-02T00:00:00+00:00", "updatedAt": "2026-01-01T00:00:00+00:00"}],
         [{"sessionId": str(uuid.uuid4()), "colour": "red"}],
         ["a string"],
+        # No room left for a PATCH to move updatedAt strictly forward: it would fail with a 500.
+        [{"sessionId": str(uuid.uuid4()), "createdAt": "9999-12-31T23:59:59.999999+00:00"}],
     ],
-    ids=["object", "no-id", "bad-id", "data-not-object", "naive-time", "updated-before-created", "unknown-field", "not-object"],
+    ids=["object", "no-id", "bad-id", "data-not-object", "naive-time", "updated-before-created", "unknown-field", "not-object",
+         "end-of-time"],
 )
 def test_seed_route_rejects_bad_seeds_with_422_and_stores_nothing(http: httpx.Client, mock: LiveServer, seed: object) -> None:
     before = stored_count(mock)

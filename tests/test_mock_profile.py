@@ -124,6 +124,15 @@ def test_write_lag_hides_an_acknowledged_write_for_the_lag_then_shows_it() -> No
         _wait_for(lambda: http.head(f"/api/v1/session/{sid}").status_code == 404)
 
 
+def test_a_second_create_of_one_id_inside_the_lag_window_is_409_not_a_second_201() -> None:
+    app = create_mock_app(stand_in=StandIn(write_lag_ms=2000))
+    sid = uuid.uuid4()
+    with LiveServer(app) as server, httpx.Client(base_url=server.base_url, timeout=10.0) as http:
+        assert http.post(f"/api/v1/session/{sid}").status_code == 201
+        assert http.post(f"/api/v1/session/{sid}").status_code == 409  # not yet visible, but not free either
+        assert http.get(f"/api/v1/session/{sid}").status_code == 404
+
+
 def test_write_lag_commits_in_order_and_closing_commits_what_was_acknowledged() -> None:
     async def scenario() -> tuple[dict[str, object] | None, int]:
         inner = InMemorySessionStore()
