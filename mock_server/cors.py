@@ -61,6 +61,10 @@ def describe(origins: list[str] | None, credentials: bool = True) -> str:
     return f"{allowed}; credentials {'allowed' if credentials else 'not allowed'}; Private Network Access allowed"
 
 
+_HOST = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*|[0-9a-f:.]+", re.IGNORECASE)
+"""A hostname as browsers serialize it (punycode labels), or an IPv6 literal (urlsplit drops its brackets)."""
+
+
 def check_origin(text: str) -> str:
     """`text` if it is an origin a browser can send in its `Origin` header, else ValueError saying why.
 
@@ -76,6 +80,8 @@ def check_origin(text: str) -> str:
         raise ValueError(f"{text!r} has no scheme or host: {hint}")
     if not _SCHEME.fullmatch(parts.scheme) or text != text.strip():
         raise ValueError(f"{text!r} is not an origin a browser sends: {hint}")
+    if "," in text:
+        raise ValueError(f"{text!r} holds several origins; give --cors-origin once per origin")
     if parts.path or parts.query or parts.fragment or text.endswith(("?", "#")):
         raise ValueError(f"{text!r} has a path, query or fragment; browsers send only scheme://host[:port] ({parts.scheme}://{parts.netloc})")
     if parts.username is not None or parts.password is not None:
@@ -84,11 +90,16 @@ def check_origin(text: str) -> str:
         port = parts.port
     except ValueError:
         raise ValueError(f"{text!r} has an invalid port") from None
+    if port == 0:
+        raise ValueError(f"{text!r} names port 0, which no page is served from")
     if port is not None and _DEFAULT_PORTS.get(parts.scheme) == port:
         raise ValueError(f"{text!r} names the default port; browsers leave it out ({parts.scheme}://{parts.hostname})")
     if not parts.hostname.isascii():
         ascii_host = parts.hostname.encode("idna").decode("ascii")
         raise ValueError(f"{text!r} has a non-ASCII host; browsers send it in punycode ({ascii_host})")
+    if not _HOST.fullmatch(parts.hostname):
+        raise ValueError(f"{text!r} has a host a browser never sends (letters, digits, '-' and '.' labels, or an [IPv6] address; "
+                         "no wildcards or spaces)")
     if text != text.lower():
         raise ValueError(f"{text!r} has capitals; browsers send scheme and host in lowercase ({text.lower()})")
     return text

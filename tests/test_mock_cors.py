@@ -107,6 +107,10 @@ def test_origins_a_browser_sends_are_accepted(origin: str) -> None:
     ("5173", "no scheme"),
     ("http://", "no scheme or host"),
     ("http://bücher.example", "punycode"),
+    ("http://*.example.com", "never sends"),
+    ("http://local host:5173", "never sends"),
+    ("http://localhost:0", "port 0"),
+    ("http://localhost:5173,http://localhost:3000", "several origins"),
 ])
 def test_origins_a_browser_never_sends_are_refused_with_the_reason(origin: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
