@@ -113,12 +113,14 @@ def test_an_interrupted_run_still_deletes_every_session_it_created(signum: int, 
                 break
         assert asyncio.run(app.store.count()) > 0
         process.send_signal(signum)
+        # In 3 full-suite runs of 5 the run took over 60 s to end (never when run alone): allow more
+        # than the canaries' 120 s window so a slow end still shows its output and cleanup is checked.
         try:
-            rest, errors = process.communicate(timeout=60)
+            rest, errors = process.communicate(timeout=150)
         except subprocess.TimeoutExpired:
             process.kill()
             rest, errors = process.communicate()
-            raise AssertionError(f"the interrupted run did not end within 60 s:\n{rest[-3000:]}\n{errors[-3000:]}") from None
+            raise AssertionError(f"the interrupted run did not end within 150 s:\n{rest[-3000:]}\n{errors[-3000:]}") from None
         left = asyncio.run(app.store.count())
     assert process.returncode == 1
     assert "interrupted" in rest and "Traceback" not in errors
