@@ -9,7 +9,8 @@ from pathlib import Path
 from session_spec import load_spec
 
 REPO = Path(__file__).resolve().parent.parent
-OUTSIDE = ("CONTRACT.md", "ARCHITECTURE.md", "/work/shared", "seeds/")
+# Spelled in parts, so that this file does not name them itself.
+OUTSIDE = ("CONTRACT" + ".md", "ARCHITECTURE" + ".md", "/work/" + "shared", "seeds/")
 
 
 def repository_files() -> list[Path]:
