@@ -533,7 +533,7 @@ class TwoPhaseCreateStore(InMemorySessionStore):
             raise SessionExists(str(session_id))
         record = SessionRecord(session_id)
         self._sessions[session_id] = record
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # the durable write: wide enough that DELETEs sent at once land in it
         self._sessions[session_id] = record
         return record.copy()
 
