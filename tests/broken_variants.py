@@ -177,8 +177,11 @@ class ReplacingStore(InMemorySessionStore):
         return await super().update(session_id, data)
 
 
-class BackwardsClockStore(InMemorySessionStore):
-    """Each PATCH stamps updatedAt a second earlier than the last one."""
+class RestampingStore(InMemorySessionStore):
+    """PATCH merges the data, then sets updatedAt to `restamp(previous updatedAt)`."""
+
+    def restamp(self, previous: Any) -> Any:
+        raise NotImplementedError
 
     async def update(self, session_id: uuid.UUID, data: dict[str, Any]) -> SessionRecord | None:
         record = self._sessions.get(session_id)
@@ -186,8 +189,15 @@ class BackwardsClockStore(InMemorySessionStore):
             return None
         previous = record.updated_at
         await super().update(session_id, data)
-        record.updated_at = previous - timedelta(seconds=1)  # type: ignore[operator,assignment]
+        record.updated_at = self.restamp(previous)
         return record.copy()
+
+
+class BackwardsClockStore(RestampingStore):
+    """Each PATCH stamps updatedAt a second earlier than the last one."""
+
+    def restamp(self, previous: Any) -> Any:
+        return previous - timedelta(seconds=1)
 
 
 class WrongDeleteStore(InMemorySessionStore):
@@ -248,17 +258,11 @@ class LostCreatesStore(InMemorySessionStore):
         return record.copy()
 
 
-class FrozenUpdatedAtStore(InMemorySessionStore):
+class FrozenUpdatedAtStore(RestampingStore):
     """PATCH merges the data but never touches updatedAt."""
 
-    async def update(self, session_id: uuid.UUID, data: dict[str, Any]) -> SessionRecord | None:
-        record = self._sessions.get(session_id)
-        if record is None:
-            return None
-        previous = record.updated_at
-        await super().update(session_id, data)
-        record.updated_at = previous
-        return record.copy()
+    def restamp(self, previous: Any) -> Any:
+        return previous
 
 
 class TouchingReadStore(InMemorySessionStore):
