@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import connexion
-from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
+from connexion.middleware import ConnexionMiddleware
+from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 
 from reference_impl import errors
 from reference_impl.bodyless import IgnoreBodyOfBodylessOperations, bodyless_operation_ids
-from reference_impl.dispatch import DecoratedOnce
+from reference_impl.dispatch import DirectDispatch
 from reference_impl.handlers import SessionHandlers
 from reference_impl.json_body import StrictJsonBody, json_body_operation_ids
-from reference_impl.response_validation import CachedResponseValidationMiddleware
 from reference_impl.served_spec import ANY_METHOD, SPEC_JSON_PATH, SPEC_YAML_PATH, ServedSpec
 from reference_impl.store import InMemorySessionStore, SessionStore
+from reference_impl.validation import CachedRequestValidationMiddleware, CachedResponseValidationMiddleware
 from reference_impl.validators import compiled_validator_map
 from session_spec import SPEC_PATH, load_spec, operations_by_path, path_pattern
 
@@ -47,24 +49,33 @@ def create_app(
     *,
     spec_path: Path = SPEC_PATH,
     handlers_class: type[SessionHandlers] = SessionHandlers,
+    stock_connexion: bool = False,
 ) -> connexion.AsyncApp:
     """The reference implementation: request and response validation on, errors in the contract's shape.
 
     Swagger UI is served at `/api/v1/ui/` and the spec at `/api/v1/openapi.json`.
     The store is reachable as `app.store` (the mock's admin routes use it). `handlers_class`
     lets a test build a deliberately different deployment from the same spec.
+    `stock_connexion=True` leaves out the per-operation caches (reference_impl.validation,
+    reference_impl.dispatch) and runs Connexion's own middlewares as they are: the answers are the
+    same (tests/test_dispatch.py compares the two), only slower.
     """
     store = store if store is not None else InMemorySessionStore()
     spec = load_spec(spec_path)
     handlers = handlers_class(store)
-    # Connexion's middlewares, with its response validation caching spec-only work
-    # (reference_impl.response_validation), and DecoratedOnce innermost: handlers decorated once
+    # Connexion's middlewares, with its request and response validation doing spec-only work once
+    # (reference_impl.validation), and DirectDispatch innermost: handlers set up once
     # per operation (reference_impl.dispatch).
-    middlewares = [
-        CachedResponseValidationMiddleware if middleware is ResponseValidationMiddleware else middleware
-        for middleware in ConnexionMiddleware.default_middlewares
-    ]
-    app = connexion.AsyncApp(__name__, middlewares=[*middlewares, DecoratedOnce])
+    cached = {
+        RequestValidationMiddleware: CachedRequestValidationMiddleware,
+        ResponseValidationMiddleware: CachedResponseValidationMiddleware,
+    }
+    middlewares: list[Any] = []
+    for middleware in ConnexionMiddleware.default_middlewares:
+        if middleware is RequestValidationMiddleware:  # strict JSON is checked just before validation
+            middlewares.append(partial(StrictJsonBody, operation_ids=json_body_operation_ids(spec)))
+        middlewares.append(middleware if stock_connexion else cached.get(middleware, middleware))
+    app = connexion.AsyncApp(__name__, middlewares=middlewares if stock_connexion else [*middlewares, DirectDispatch])
     app.add_api(
         spec_path,
         resolver=Resolver(function_resolver=handlers.resolve),
@@ -81,7 +92,6 @@ def create_app(
     app.add_url_rule(SPEC_JSON_PATH, "openapi_json", served.json, methods=ANY_METHOD)
     app.add_url_rule(SPEC_YAML_PATH, "openapi_yaml", served.yaml, methods=ANY_METHOD)
     errors.register(app, documented_methods(spec))
-    app.add_middleware(StrictJsonBody, position=MiddlewarePosition.BEFORE_VALIDATION, operation_ids=json_body_operation_ids(spec))
     app.add_middleware(IgnoreBodyOfBodylessOperations, operation_ids=bodyless_operation_ids(spec))
     app.store = store  # type: ignore[attr-defined]
     return app

@@ -1,0 +1,119 @@
+"""The per-operation caches answer byte for byte as stock Connexion.
+
+`DirectDispatch` (reference_impl.dispatch) and the cached request and response validation
+(reference_impl.validation) must not change an answer. Two reference apps over HTTP on loopback,
+one with them and one with Connexion's own middlewares (`stock_connexion=True`), get the same
+requests: every operation, valid and invalid ids, good and bad bodies, unknown paths and methods.
+Status, headers (but `date`) and body must be equal once each app's fresh ids and timestamps are
+replaced by placeholders of the same length, and each server's port by `PORT`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from connexion.middleware.abstract import RoutedMiddleware
+
+from reference_impl import create_app
+from reference_impl.dispatch import DecoratedOperation, DirectDispatch, DirectOperation
+from reference_impl.handlers import SessionHandlers
+from reference_impl.serving import serve_in_thread
+
+SESSION = "/api/v1/session"
+FIXED = "3f2b8c1e-4d5a-4b6c-8d7e-9f0a1b2c3d4e"
+TIMESTAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
+
+# (method, path, headers, body); "{new}" is the id the app's own POST answered.
+REQUESTS: list[tuple[str, str, dict[str, str], bytes | None]] = [
+    ("GET", "/health", {}, None),
+    ("HEAD", "/health", {}, None),
+    ("POST", SESSION, {}, None),
+    ("POST", SESSION, {"content-type": "application/json"}, b'{"ignored": true}'),
+    ("GET", SESSION, {}, None),
+    ("GET", f"{SESSION}/{{new}}", {}, None),
+    ("HEAD", f"{SESSION}/{{new}}", {}, None),
+    ("POST", f"{SESSION}/{FIXED}", {}, None),
+    ("POST", f"{SESSION}/{FIXED}", {}, None),
+    ("GET", f"{SESSION}/{FIXED.upper()}", {}, None),
+    ("GET", f"{SESSION}/%7B{FIXED}%7D", {}, None),
+    ("GET", f"{SESSION}/urn:uuid:{FIXED}", {}, None),
+    ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "application/json"}, b'{"data": {"a": 1, "b": [1.5, "\\u00e9", null]}}'),
+    ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "Application/JSON; charset=utf-8"}, b'{"data": {"a": {"deep": {}}}}'),
+    ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "application/json"}, b'{"data": {}}'),
+    ("GET", f"{SESSION}/{FIXED}", {}, None),
+    ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "application/json"}, b'{"data": 5}'),
+    ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "application/json"}, b'{"nodata": {}}'),
+    ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "application/json"}, b"{not json"),
+    ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "text/plain"}, b'{"data": {}}'),
+    ("PATCH", f"{SESSION}/{FIXED}", {}, b'{"data": {}}'),
+    ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "application/json"}, b'{"data": {"n": NaN}}'),
+    ("GET", f"{SESSION}/not-a-uuid", {}, None),
+    ("HEAD", f"{SESSION}/not-a-uuid", {}, None),
+    ("DELETE", f"{SESSION}/not-a-uuid", {}, None),
+    ("PATCH", f"{SESSION}/not-a-uuid", {"content-type": "application/json"}, b'{"data": {}}'),
+    ("DELETE", f"{SESSION}/{FIXED}", {}, None),
+    ("DELETE", f"{SESSION}/{FIXED}", {}, None),
+    ("GET", f"{SESSION}/{FIXED}", {}, None),
+    ("HEAD", f"{SESSION}/{FIXED}", {}, None),
+    ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "application/json"}, b'{"data": {}}'),
+    ("DELETE", f"{SESSION}/{{new}}", {}, None),
+    ("PUT", f"{SESSION}/{FIXED}", {}, None),
+    ("DELETE", SESSION, {}, None),
+    ("GET", "/nowhere", {}, None),
+    ("GET", f"{SESSION}/", {}, None),
+    ("GET", "/api/v1/openapi.json", {}, None),
+]
+
+
+def exchanges(base_url: str) -> Iterator[tuple[int, list[tuple[str, str]], bytes]]:
+    """Each request's answer: status, headers but `date`, body with ids, stamps and port as placeholders."""
+    port = base_url.rsplit(":", 1)[1]
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        new = ""
+        for method, path, headers, body in REQUESTS:
+            response = client.request(method, path.replace("{new}", new), headers=headers, content=body)
+            if method == "POST" and path == SESSION and response.status_code == 201:
+                new = response.json()["sessionId"]
+            content = response.content.replace(new.encode(), b"N" * len(new)) if new else response.content
+            content = TIMESTAMP.sub(lambda match: b"T" * len(match.group()), content).replace(port.encode(), b"PORT")
+            headers = [(k, v.replace(port, "PORT")) for k, v in response.headers.multi_items() if k != "date"]
+            yield response.status_code, headers, content
+
+
+def operations(app: object) -> dict[str, object]:
+    """The app's innermost layer's operations by operationId (building its stack as a first request would)."""
+    _, layers = app.middleware._build_middleware_stack()  # type: ignore[attr-defined]
+    layer: RoutedMiddleware = next(layer for layer in layers if isinstance(layer, DirectDispatch))
+    return {key: operation for apis in layer.apis.values() for api in apis for key, operation in api.operations.items()}
+
+
+def test_cached_operations_answer_as_stock_connexion() -> None:
+    with serve_in_thread(create_app()) as direct, serve_in_thread(create_app(stock_connexion=True)) as connexions:
+        for request, ours, theirs in zip(REQUESTS, exchanges(direct), exchanges(connexions), strict=True):
+            assert ours == theirs, request
+
+
+def test_every_reference_handler_is_called_directly() -> None:
+    routed = operations(create_app())
+    assert set(routed) == SessionHandlers.operation_ids()
+    assert all(isinstance(operation, DirectOperation) for operation in routed.values())
+
+
+class UnusualHandlers(SessionHandlers):
+    """Handlers with parameters DirectOperation does not supply: Connexion's own chain serves them."""
+
+    async def get_session(self, session_id: str, **extra: object) -> tuple[dict[str, object], int]:  # type: ignore[override]
+        return await super().get_session(session_id)
+
+    async def health(self, user_agent: str | None = None) -> tuple[dict[str, str], int]:  # type: ignore[override]
+        return {"message": "OK"}, 200
+
+
+@pytest.mark.parametrize("operation_id", ["get_session", "health"])
+def test_handlers_it_cannot_call_as_connexion_would_keep_connexions_chain(operation_id: str) -> None:
+    routed = operations(create_app(handlers_class=UnusualHandlers))
+    assert isinstance(routed[operation_id], DecoratedOperation)
+    assert isinstance(routed["delete_session"], DirectOperation)
