@@ -79,8 +79,8 @@ def exchanges(base_url: str) -> Iterator[tuple[int, list[tuple[str, str]], bytes
                 new = response.json()["sessionId"]
             content = response.content.replace(new.encode(), b"N" * len(new)) if new else response.content
             content = TIMESTAMP.sub(lambda match: b"T" * len(match.group()), content).replace(port.encode(), b"PORT")
-            headers = [(k, v.replace(port, "PORT")) for k, v in response.headers.multi_items() if k != "date"]
-            yield response.status_code, headers, content
+            answer_headers = [(k, v.replace(port, "PORT")) for k, v in response.headers.multi_items() if k != "date"]
+            yield response.status_code, answer_headers, content
 
 
 def operations(app: object) -> dict[str, object]:
