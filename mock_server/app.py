@@ -1,7 +1,7 @@
 """`create_mock_app`: the reference implementation with the mock's layers around it.
 
 Outermost first: Connexion's server-error guard, closing the store at shutdown, the request journal, CORS, Connexion's exception
-handling (reference_impl.errors), the 1 MiB body limit, the `/__mock/` admin routes, Swagger UI,
+handling (reference_impl.errors), Swagger UI, the 1 MiB body limit, the `/__mock/` admin routes,
 routing, then the scenario layer (latency, delays, forced responses), request validation, the
 reference handlers and response validation. A stand-in (mock_server.stand_in) adds its profile
 layer just inside CORS and its proxy where routing would be. No handler is re-implemented here.
@@ -56,9 +56,11 @@ def create_mock_app(
     )
     if cors:
         app.add_middleware(JsonCORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **cors_options(cors_origins, cors_credentials))
+    # Just before routing (the reference's Swagger UI layer is its own class, so not a position);
+    # added before the stand-in's proxy, so they stay outside it.
+    app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_ROUTING, max_bytes=max_body_bytes)
+    app.add_middleware(AdminRoutes, position=MiddlewarePosition.BEFORE_ROUTING, store=store, journal=journal)
     stand_in.install(app)
-    app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=max_body_bytes)
-    app.add_middleware(AdminRoutes, position=MiddlewarePosition.BEFORE_SWAGGER, store=store, journal=journal)
     app.add_middleware(
         ScenarioMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, catalogue=ResponseCatalogue(spec_path), latency=latency
     )

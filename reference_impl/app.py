@@ -11,6 +11,7 @@ import connexion
 from connexion.middleware import ConnexionMiddleware
 from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 
@@ -21,6 +22,7 @@ from reference_impl.handlers import SessionHandlers
 from reference_impl.json_body import StrictJsonBody, json_body_operation_ids
 from reference_impl.served_spec import ANY_METHOD, SPEC_JSON_PATH, SPEC_YAML_PATH, ServedSpec
 from reference_impl.store import InMemorySessionStore, SessionStore
+from reference_impl.swagger_ui import SwaggerUIOnItsPaths
 from reference_impl.validation import CachedRequestValidationMiddleware, CachedResponseValidationMiddleware
 from reference_impl.validators import compiled_validator_map
 from session_spec import SPEC_PATH, load_spec, operations_by_path, path_pattern
@@ -64,11 +66,12 @@ def create_app(
     spec = load_spec(spec_path)
     handlers = handlers_class(store)
     # Connexion's middlewares, with its request and response validation doing spec-only work once
-    # (reference_impl.validation), and DirectDispatch innermost: handlers set up once
-    # per operation (reference_impl.dispatch).
+    # (reference_impl.validation), Swagger UI consulted only on its paths (reference_impl.swagger_ui),
+    # and DirectDispatch innermost: handlers set up once per operation (reference_impl.dispatch).
     cached = {
         RequestValidationMiddleware: CachedRequestValidationMiddleware,
         ResponseValidationMiddleware: CachedResponseValidationMiddleware,
+        SwaggerUIMiddleware: SwaggerUIOnItsPaths,
     }
     middlewares: list[Any] = []
     for middleware in ConnexionMiddleware.default_middlewares:

@@ -1,7 +1,8 @@
 """The per-operation caches answer byte for byte as stock Connexion.
 
-`DirectDispatch` (reference_impl.dispatch) and the cached request and response validation
-(reference_impl.validation) must not change an answer. Two reference apps over HTTP on loopback,
+`DirectDispatch` (reference_impl.dispatch), the cached request and response validation
+(reference_impl.validation) and Swagger UI on its own paths (reference_impl.swagger_ui) must not
+change an answer. Two reference apps over HTTP on loopback,
 one with them and one with Connexion's own middlewares (`stock_connexion=True`), get the same
 requests: every operation, valid and invalid ids, good and bad bodies, unknown paths and methods.
 Status, headers (but `date`) and body must be equal once each app's fresh ids and timestamps are
@@ -16,11 +17,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from connexion.middleware.abstract import RoutedMiddleware
+from starlette.routing import Mount, Route
 
 from reference_impl import create_app
 from reference_impl.dispatch import DecoratedOperation, DirectDispatch, DirectOperation
 from reference_impl.handlers import SessionHandlers
 from reference_impl.serving import serve_in_thread
+from reference_impl.swagger_ui import SwaggerUIOnItsPaths, literal_prefixes
 
 SESSION = "/api/v1/session"
 FIXED = "3f2b8c1e-4d5a-4b6c-8d7e-9f0a1b2c3d4e"
@@ -65,6 +68,14 @@ REQUESTS: list[tuple[str, str, dict[str, str], bytes | None]] = [
     ("GET", "/nowhere", {}, None),
     ("GET", f"{SESSION}/", {}, None),
     ("GET", "/api/v1/openapi.json", {}, None),
+    ("GET", "/api/v1/ui", {}, None),
+    ("GET", "/api/v1/ui/", {}, None),
+    ("GET", "/api/v1/ui/index.html", {}, None),
+    ("GET", "/api/v1/ui/swagger-ui-bundle.js", {}, None),
+    ("GET", "/api/v1/ui/nothing-here.js", {}, None),
+    ("POST", "/api/v1/ui/", {}, None),
+    ("GET", "/api/v1/uix", {}, None),
+    ("GET", "/api/v1/u", {}, None),
 ]
 
 
@@ -85,7 +96,7 @@ def exchanges(base_url: str) -> Iterator[tuple[int, list[tuple[str, str]], bytes
 
 def operations(app: object) -> dict[str, object]:
     """The app's innermost layer's operations by operationId (building its stack as a first request would)."""
-    _, layers = app.middleware._build_middleware_stack()  # type: ignore[attr-defined]
+    _, layers = app.middleware._build_middleware_stack()  # type: ignore[attr-defined]  # what the first request does
     layer: RoutedMiddleware = next(layer for layer in layers if isinstance(layer, DirectDispatch))
     return {key: operation for apis in layer.apis.values() for api in apis for key, operation in api.operations.items()}
 
@@ -117,3 +128,13 @@ def test_handlers_it_cannot_call_as_connexion_would_keep_connexions_chain(operat
     routed = operations(create_app(handlers_class=UnusualHandlers))
     assert isinstance(routed[operation_id], DecoratedOperation)
     assert isinstance(routed["delete_session"], DirectOperation)
+
+
+def test_swagger_ui_layer_is_skipped_only_where_no_route_of_it_can_match() -> None:
+    _, layers = create_app().middleware._build_middleware_stack()
+    swagger_ui = next(layer for layer in layers if isinstance(layer, SwaggerUIOnItsPaths))
+    assert swagger_ui.prefixes == ("/api/v1/ui",)
+    # A route that starts with a parameter could match any path: nothing is skipped then.
+    endpoint = lambda request: None  # noqa: E731
+    assert literal_prefixes([Mount("/docs", routes=[Route("/{page}", endpoint)]), Route("/a/", endpoint)]) == {"/docs", "/a"}
+    assert "" in literal_prefixes([Route("/{anything}", endpoint)])
