@@ -1,7 +1,7 @@
 """`create_mock_app`: the reference implementation with the mock's layers around it.
 
 Outermost first: Connexion's server-error guard, closing the store at shutdown, the request journal, CORS, Connexion's exception
-handling (reference_impl.errors), Swagger UI, the 1 MiB body limit, the `/__mock/` admin routes,
+handling (reference_impl.errors), the 1 MiB body limit, the `/__mock/` admin routes, Swagger UI,
 routing, then the scenario layer (latency, delays, forced responses), request validation, the
 reference handlers and response validation. A stand-in (mock_server.stand_in) adds its profile
 layer just inside CORS and its proxy where routing would be. No handler is re-implemented here.
@@ -23,7 +23,7 @@ from mock_server.journal import JournalMiddleware, RequestJournal
 from mock_server.latency import Latency
 from mock_server.lifespan import CloseStoreOnShutdown
 from mock_server.stand_in import StandIn
-from reference_impl import create_app
+from reference_impl import add_middleware, create_app
 from reference_impl.store import InMemorySessionStore, SessionStore
 from session_spec import SPEC_PATH
 
@@ -49,20 +49,18 @@ def create_mock_app(
     store = stand_in.wrap_store(store if store is not None else InMemorySessionStore())
     journal = RequestJournal(journal_size)
     app = create_app(store, spec_path=spec_path)
-    # Each add at a position goes inside the ones added before it at that position.
-    app.add_middleware(CloseStoreOnShutdown, position=MiddlewarePosition.BEFORE_EXCEPTION, store=store)
-    app.add_middleware(
-        JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, journal=journal, notes_key=stand_in.journal_notes_key
+    # Each add at a position goes inside the ones added before it at that position (reference_impl.add_middleware).
+    add_middleware(app, CloseStoreOnShutdown, position=MiddlewarePosition.BEFORE_EXCEPTION, store=store)
+    add_middleware(
+        app, JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, journal=journal, notes_key=stand_in.journal_notes_key
     )
     if cors:
-        app.add_middleware(JsonCORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **cors_options(cors_origins, cors_credentials))
-    # Just before routing (the reference's Swagger UI layer is its own class, so not a position);
-    # added before the stand-in's proxy, so they stay outside it.
-    app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_ROUTING, max_bytes=max_body_bytes)
-    app.add_middleware(AdminRoutes, position=MiddlewarePosition.BEFORE_ROUTING, store=store, journal=journal)
+        add_middleware(app, JsonCORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **cors_options(cors_origins, cors_credentials))
     stand_in.install(app)
-    app.add_middleware(
-        ScenarioMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, catalogue=ResponseCatalogue(spec_path), latency=latency
+    add_middleware(app, BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=max_body_bytes)
+    add_middleware(app, AdminRoutes, position=MiddlewarePosition.BEFORE_SWAGGER, store=store, journal=journal)
+    add_middleware(
+        app, ScenarioMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, catalogue=ResponseCatalogue(spec_path), latency=latency
     )
     app.journal = journal  # type: ignore[attr-defined]
     return app

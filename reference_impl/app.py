@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import connexion
-from connexion.middleware import ConnexionMiddleware
+from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
 from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
+from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
@@ -20,6 +21,7 @@ from reference_impl.bodyless import IgnoreBodyOfBodylessOperations, bodyless_ope
 from reference_impl.dispatch import DirectDispatch
 from reference_impl.handlers import SessionHandlers
 from reference_impl.json_body import StrictJsonBody, json_body_operation_ids
+from reference_impl.routing import TableRouting
 from reference_impl.served_spec import ANY_METHOD, SPEC_JSON_PATH, SPEC_YAML_PATH, ServedSpec
 from reference_impl.store import InMemorySessionStore, SessionStore
 from reference_impl.swagger_ui import SwaggerUIOnItsPaths
@@ -46,6 +48,25 @@ def documented_methods(spec: dict[str, Any]) -> Callable[[str], list[str] | None
     return lookup
 
 
+def add_middleware(app: connexion.AsyncApp, middleware_class: type, *, position: MiddlewarePosition, **options: Any) -> None:
+    """`app.add_middleware` that also finds its position at this app's subclasses of Connexion's middlewares.
+
+    Connexion's own `add_middleware` finds `position` (e.g. `BEFORE_ROUTING`) by its exact class,
+    and this app runs subclasses of some of them (`TableRouting`, `SwaggerUIOnItsPaths`, ...). As
+    there, each add at a position goes inside the ones added before it at that position. Raises
+    RuntimeError once the app has started, ValueError if no middleware stands at `position`.
+    """
+    if app.middleware.middleware_stack is not None:
+        raise RuntimeError("Cannot add middleware after an application has started")
+    stack = app.middleware.middlewares
+    for index, entry in enumerate(stack):
+        entry_class = entry.func if isinstance(entry, partial) else entry
+        if isinstance(entry_class, type) and issubclass(entry_class, position.value):
+            stack.insert(index, partial(middleware_class, **options))
+            return
+    raise ValueError(f"Could not insert middleware at position {position.name}: no {position.value.__name__} in the stack")
+
+
 def create_app(
     store: SessionStore | None = None,
     *,
@@ -67,11 +88,13 @@ def create_app(
     handlers = handlers_class(store)
     # Connexion's middlewares, with its request and response validation doing spec-only work once
     # (reference_impl.validation), Swagger UI consulted only on its paths (reference_impl.swagger_ui),
+    # routes found in a table (reference_impl.routing),
     # and DirectDispatch innermost: handlers set up once per operation (reference_impl.dispatch).
     cached = {
         RequestValidationMiddleware: CachedRequestValidationMiddleware,
         ResponseValidationMiddleware: CachedResponseValidationMiddleware,
         SwaggerUIMiddleware: SwaggerUIOnItsPaths,
+        RoutingMiddleware: TableRouting,
     }
     middlewares: list[Any] = []
     for middleware in ConnexionMiddleware.default_middlewares:
