@@ -37,7 +37,7 @@ from starlette.types import Receive, Scope, Send
 
 logger = logging.getLogger("connexion.middleware.validation")
 
-CACHED_BODY_VALIDATORS = 16  # per operation; beyond that (odd charsets, letter cases) one is built per request
+CACHED_BODY_VALIDATORS = 16  # per operation and kind; beyond that (odd charsets, letter cases) work is redone per message
 
 
 def content_type(headers: list[tuple[bytes, bytes]], default: str) -> tuple[str, str]:
@@ -54,7 +54,29 @@ def content_type(headers: list[tuple[bytes, bytes]], default: str) -> tuple[str,
     return default, "utf-8"
 
 
-class CachedRequestValidationOperation(RequestValidationOperation):  # type: ignore[misc]
+class RemembersMediaTypes:
+    """Connexion's media-type reading and checking for a validation operation, accepted types remembered.
+
+    Mixed in before Connexion's operation class, whose `validate_mime_type` (a media-type table
+    built per call) decides each type the first time; up to `CACHED_BODY_VALIDATORS` accepted
+    types are remembered, a refused one raises as before every time.
+    """
+
+    _default_mime_type: str = "application/octet-stream"
+    _accepted_mime_types: set[str]
+
+    def extract_content_type(self, headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
+        return content_type(headers, self._default_mime_type)
+
+    def validate_mime_type(self, mime_type: str) -> None:
+        if mime_type in self._accepted_mime_types:
+            return
+        super().validate_mime_type(mime_type)  # type: ignore[misc]  # Connexion's check: raises if refused
+        if len(self._accepted_mime_types) < CACHED_BODY_VALIDATORS:
+            self._accepted_mime_types.add(mime_type)
+
+
+class CachedRequestValidationOperation(RemembersMediaTypes, RequestValidationOperation):  # type: ignore[misc]
     """Connexion's request validation of one operation, its validators built once."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -69,16 +91,6 @@ class CachedRequestValidationOperation(RequestValidationOperation):  # type: ign
         self._default_mime_type = operation.consumes[0] if operation.consumes else "application/octet-stream"
         self._accepted_mime_types: set[str] = set()
         self._body_validators: dict[tuple[str, str], Any] = {}
-
-    def extract_content_type(self, headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
-        return content_type(headers, self._default_mime_type)
-
-    def validate_mime_type(self, mime_type: str) -> None:
-        if mime_type in self._accepted_mime_types:
-            return
-        super().validate_mime_type(mime_type)  # raises UnsupportedMediaTypeProblem if not consumed
-        if len(self._accepted_mime_types) < CACHED_BODY_VALIDATORS:
-            self._accepted_mime_types.add(mime_type)
 
     def body_validator(self, mime_type: str, encoding: str) -> Any:
         """The body validator for this media type and charset (None: no schema or no validator)."""
@@ -128,7 +140,7 @@ class CachedRequestValidationMiddleware(RequestValidationMiddleware):  # type: i
     api_cls = CachedRequestValidationAPI
 
 
-class CachedResponseValidationOperation(ResponseValidationOperation):  # type: ignore[misc]
+class CachedResponseValidationOperation(RemembersMediaTypes, ResponseValidationOperation):  # type: ignore[misc]
     """Connexion's response validation of one operation, spec look-ups done once per status and type."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -136,15 +148,6 @@ class CachedResponseValidationOperation(ResponseValidationOperation):  # type: i
         self._default_mime_type = self._operation.produces[0] if self._operation.produces else "application/octet-stream"
         self._accepted_mime_types: set[str] = set()
         self._answers: dict[tuple[str, str], tuple[dict[str, Any], Any, dict[str, Any], bool]] = {}
-
-    def extract_content_type(self, headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
-        return content_type(headers, self._default_mime_type)
-
-    def validate_mime_type(self, mime_type: str) -> None:
-        if mime_type in self._accepted_mime_types:
-            return
-        super().validate_mime_type(mime_type)  # raises NonConformingResponseHeaders if not produced
-        self._accepted_mime_types.add(mime_type)
 
     @staticmethod
     def validate_required_headers(headers: list[tuple[bytes, bytes]], response_definition: dict[str, Any]) -> None:

@@ -33,6 +33,7 @@ from reference_impl.routing import TableRouting
 from reference_impl.serving import serve_in_thread
 from reference_impl.store import InMemorySessionStore
 from reference_impl.swagger_ui import SwaggerUIOnItsPaths, literal_prefixes
+from reference_impl.validation import CACHED_BODY_VALIDATORS, CachedRequestValidationMiddleware
 from session_spec import SPEC_PATH
 
 SESSION = "/api/v1/session"
@@ -56,6 +57,8 @@ REQUESTS: list[tuple[str, str, dict[str, str], bytes | None]] = [
     ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "application/json"}, b'{"data": {"a": 1, "b": [1.5, "\\u00e9", null]}}'),
     ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "Application/JSON; charset=utf-8"}, b'{"data": {"a": {"deep": {}}}}'),
     ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "application/json"}, b'{"data": {}}'),
+    ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "application/json; charset=nonesuch"}, b'{"data": {"c": 3}}'),
+    ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "application/merge-patch+json"}, b'{"data": {"c": 3}}'),
     ("GET", f"{SESSION}/{FIXED}", {}, None),
     ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "application/json"}, b'{"data": 5}'),
     ("PATCH", f"{SESSION}/{FIXED}", {"content-type": "application/json"}, b'{"nodata": {}}'),
@@ -221,3 +224,18 @@ def test_a_newline_in_the_path_does_not_skip_request_validation() -> None:
             answer = httpx.patch(base_url + path, json={"data": 1}, timeout=10)
             assert answer.status_code == 422
             assert answer.json()["detail"][0]["loc"] == ["body"], answer.text
+
+
+def test_validation_caches_stay_bounded_whatever_content_types_clients_send() -> None:
+    app = create_app()
+    with serve_in_thread(app) as base_url, httpx.Client(base_url=base_url, timeout=10) as client:
+        assert client.post(f"{SESSION}/{FIXED}").status_code == 201
+        for n in range(3 * CACHED_BODY_VALIDATORS):
+            answer = client.patch(f"{SESSION}/{FIXED}", content=b'{"data": {"n": 1}}', headers={"content-type": f"Application/Json; charset=c{n}"})
+            assert answer.status_code == 200, answer.text
+            refused = client.patch(f"{SESSION}/{FIXED}", content=b'{"data": 1}', headers={"content-type": f"application/json; charset=d{n}"})
+            assert refused.status_code == 422, refused.text
+        layer = next(layer for layer in app.middleware.middleware_stack if isinstance(layer, CachedRequestValidationMiddleware))
+        operation = layer.apis[""][0].operations["update_session"]
+        assert len(operation._body_validators) == CACHED_BODY_VALIDATORS  # one per charset until full
+        assert len(operation._accepted_mime_types) <= CACHED_BODY_VALIDATORS
