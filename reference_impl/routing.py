@@ -6,8 +6,8 @@ and finally attaches `path_params` and the operationId to a copy of the scope it
 This subclass (used through the app's public `middlewares` list) reads the very same routes once,
 after the API is added, into a table of (path pattern, its convertors, method -> operation), and
 answers a request from it when the request matches a route fully: an HTTP request, no
-`root_path`, under an API mounted at the root (the spec's server URL has no path), with a path
-and method of the spec. It then passes on what Connexion passes on: a copy of the scope with the
+`root_path`, no newline in the path, under an API mounted at the root (the spec's server URL has
+no path), with a path and method of the spec. It then passes on what Connexion passes on: a copy of the scope with the
 converted path parameters and the routing context (`api_base_path`, `operation_id`). Anything
 else (unknown paths, methods a path does not serve, slash redirects, other base paths) goes to
 Connexion's router as before, so its answers are unchanged.
@@ -58,10 +58,12 @@ class TableRouting(RoutingMiddleware):  # type: ignore[misc]
         self.table = routing_table(self.router.routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.table is not None and scope["type"] == "http" and not scope.get("root_path"):
+        # A newline goes to Connexion's router: Starlette's root mount (`.*`) stops at one, which
+        # decides the answer there (a 404, or another base path) in ways a table would not.
+        if self.table is not None and scope["type"] == "http" and not scope.get("root_path") and "\n" not in scope["path"]:
             path, method = scope["path"], scope["method"]
             for pattern, convertors, operations in self.table:
-                match = pattern.match(path)
+                match = pattern.fullmatch(path)
                 if match is not None and method in operations:
                     operation = operations[method]
                     params = {key: convertors[key].convert(value) for key, value in match.groupdict().items()}

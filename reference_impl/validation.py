@@ -44,13 +44,15 @@ def content_type(headers: list[tuple[bytes, bytes]], default: str) -> tuple[str,
     """`(mime_type, encoding)` of the first `Content-Type` among ASGI `headers`.
 
     As Connexion's `extract_content_type` and `split_content_type`: the value is read as latin-1,
-    the charset comes from a `charset=` parameter; `default` stands in for a missing type and
-    `utf-8` for a missing charset.
+    the charset comes from a `charset=` parameter; `default` stands in for a missing header and
+    `utf-8` for a missing charset, but an empty type (`Content-Type:` or `;charset=utf-8`) stays
+    empty, so that validation refuses it as Connexion does.
     """
     for name, value in headers:
         if name.lower() == b"content-type":
             mime_type, encoding = utils.split_content_type(value.decode("latin-1"))
-            return mime_type or default, encoding or "utf-8"
+            # Only a missing part is replaced: an empty type stays empty (and is refused).
+            return (default if mime_type is None else mime_type), ("utf-8" if encoding is None else encoding)
     return default, "utf-8"
 
 

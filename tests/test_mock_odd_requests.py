@@ -255,6 +255,16 @@ def test_patch_with_a_json_body_and_no_content_type_answers_422_in_fastapis_list
     assert http.get(f"{SESSION}/{sid}").json()["data"] == {}
 
 
+@pytest.mark.parametrize("content_type", ["", ";charset=utf-8", "; charset=utf-8"])
+@pytest.mark.parametrize("body", ['{"data": {"n": NaN, "k": 1e400}}', '{"data": {"a": ' + "[" * 5000 + "]" * 5000 + "}}"])
+def test_patch_with_an_empty_media_type_is_refused_and_stores_nothing(http: httpx.Client, content_type: str, body: str) -> None:
+    sid = new_session(http)
+    response = http.patch(f"{SESSION}/{sid}", content=body, headers={"Content-Type": content_type})
+    assert response.status_code == 422, response.text
+    assert "Invalid Content-type" in response.text
+    assert strict_json(http.get(f"{SESSION}/{sid}").text)["data"] == {}
+
+
 def test_patch_nested_480_levels_deep_answers_422_and_leaves_the_session_as_it_was(http: httpx.Client) -> None:
     sid = new_session(http)
     body = '{"data": {"x": ' + nested(480) + "}}"
