@@ -303,10 +303,11 @@ def report(results: list[Result], targets: list[str], scenarios: list[str], kind
                 lines.append(
                     f"  {target:<13} {r.rps:>9,.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.per_cpu_second:>10,.0f}   {status_note(r)}"
                 )
-    lines.append(
-        "\nRatios: rps and req/CPU-s, higher is better for the first named; p99, lower is better for the first named"
-    )
     pairs = [(a, b) for a, b in [("mock", "prism"), ("mock", "prism-quiet"), ("mock", "ceiling"), ("mock-sqlite", "mock")] if a in targets and b in targets]
+    if pairs:
+        lines.append(
+            "\nRatios: rps and req/CPU-s, higher is better for the first named; p99, lower is better for the first named"
+        )
     for a, b in pairs:
         lines.append(f"  {a}/{b}")
         lines.append(f"    {'scenario':<10} {'rps':>8} {'req/CPU-s':>10} {'p99':>8}")

@@ -100,4 +100,5 @@ class AdminRoutes:
             raise RequestValidationError(exc.problems) from None
         await load_seed(self.store, records)
         ids = [str(record.session_id) for record in records]
-        return JSONResponse({"message": f"Seeded {len(ids)} sessions", "sessionIds": ids}, status_code=201)
+        noun = "session" if len(ids) == 1 else "sessions"
+        return JSONResponse({"message": f"Seeded {len(ids)} {noun}", "sessionIds": ids}, status_code=201)
