@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--latency", type=_option_type(Latency.parse), default=Latency(), metavar="MS|MIN-MAX",
-        help="delay every API answer by MS milliseconds, or by a random delay from MIN to MAX (default: none)",
+        help="delay every API answer by MS milliseconds, or by a random delay from MIN to MAX; at most 60000 (default: none)",
     )
     parser.add_argument(
         "--state-file", type=Path, metavar="PATH",

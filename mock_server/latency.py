@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from mock_server.scenarios import MAX_DELAY_MS as MAX_LATENCY_MS  # the same cap as a `Prefer: delay=`
+
 
 @dataclass(frozen=True)
 class Latency:
@@ -15,13 +17,15 @@ class Latency:
 
     @classmethod
     def parse(cls, text: str) -> Latency:
-        """`"250"` or `"100-400"`; raises ValueError with a readable message otherwise."""
+        """`"250"` or `"100-400"`, at most `MAX_LATENCY_MS`; raises ValueError with a readable message otherwise."""
         low, sep, high = text.strip().partition("-")
         if not low.isdigit() or (sep and not high.isdigit()):
             raise ValueError(f"latency must be MS or MIN-MAX in whole milliseconds, not {text!r}")
         latency = cls(int(low), int(high) if sep else int(low))
         if latency.high_ms < latency.low_ms:
             raise ValueError(f"latency range {text!r} has MAX below MIN; write {latency.high_ms}-{latency.low_ms}")
+        if latency.high_ms > MAX_LATENCY_MS:
+            raise ValueError(f"latency {text!r} is over {MAX_LATENCY_MS} ms, the longest delay the mock applies (as for Prefer: delay)")
         return latency
 
     def sample_ms(self) -> int:

@@ -120,3 +120,4 @@ def test_origins_a_browser_never_sends_are_refused_with_the_reason(origin: str, 
 def test_the_cli_refuses_an_origin_without_scheme_and_a_reversed_latency_in_one_line() -> None:
     assert_one_line_error(run_cli("--cors-origin", "localhost:5173"), "--cors-origin", "localhost:5173", "scheme")
     assert_one_line_error(run_cli("--latency", "200-50"), "--latency", "MAX below MIN", "50-200")
+    assert_one_line_error(run_cli("--latency", "100-60001"), "--latency", "over 60000 ms")
