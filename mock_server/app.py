@@ -23,7 +23,7 @@ from mock_server.journal import JournalMiddleware, RequestJournal
 from mock_server.latency import Latency
 from mock_server.lifespan import CloseStoreOnShutdown
 from mock_server.stand_in import StandIn
-from reference_impl import add_middleware, create_app
+from reference_impl import create_app
 from reference_impl.store import InMemorySessionStore, SessionStore
 from session_spec import SPEC_PATH
 
@@ -49,18 +49,18 @@ def create_mock_app(
     store = stand_in.wrap_store(store if store is not None else InMemorySessionStore())
     journal = RequestJournal(journal_size)
     app = create_app(store, spec_path=spec_path)
-    # Each add at a position goes inside the ones added before it at that position (reference_impl.add_middleware).
-    add_middleware(app, CloseStoreOnShutdown, position=MiddlewarePosition.BEFORE_EXCEPTION, store=store)
-    add_middleware(
-        app, JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, journal=journal, notes_key=stand_in.journal_notes_key
+    # Each add at a position goes inside the ones added before it at that position.
+    app.add_middleware(CloseStoreOnShutdown, position=MiddlewarePosition.BEFORE_EXCEPTION, store=store)
+    app.add_middleware(
+        JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, journal=journal, notes_key=stand_in.journal_notes_key
     )
     if cors:
-        add_middleware(app, JsonCORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **cors_options(cors_origins, cors_credentials))
+        app.add_middleware(JsonCORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **cors_options(cors_origins, cors_credentials))
     stand_in.install(app)
-    add_middleware(app, BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=max_body_bytes)
-    add_middleware(app, AdminRoutes, position=MiddlewarePosition.BEFORE_SWAGGER, store=store, journal=journal)
-    add_middleware(
-        app, ScenarioMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, catalogue=ResponseCatalogue(spec_path), latency=latency
+    app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=max_body_bytes)
+    app.add_middleware(AdminRoutes, position=MiddlewarePosition.BEFORE_SWAGGER, store=store, journal=journal)
+    app.add_middleware(
+        ScenarioMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, catalogue=ResponseCatalogue(spec_path), latency=latency
     )
     app.journal = journal  # type: ignore[attr-defined]
     return app

@@ -23,7 +23,6 @@ from mock_server.logs import configure_logging
 from mock_server.seed import SeedError, load_seed, parse_seed
 from mock_server.sqlite_store import SqliteSessionStore, StateFileError
 from mock_server.stand_in_options import add_stand_in_options, describe_stand_in, stand_in_from_args
-from reference_impl import add_middleware
 from reference_impl.json_body import JsonBodyError, parse_json
 from reference_impl.store import InMemorySessionStore, SessionRecord, SessionStore
 from session_spec import toolkit_version
@@ -189,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     app = create_mock_app(
         store, cors_origins=args.cors_origins, cors_credentials=args.cors_credentials, latency=args.latency, cors=not args.no_cors, stand_in=stand_in
     )
-    add_middleware(app, FreezeHeapAfterStartup, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(FreezeHeapAfterStartup, position=MiddlewarePosition.BEFORE_EXCEPTION)
     print(banner(base_url, args, store, sessions), flush=True)
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=0.5,  # type: ignore[arg-type]  # uvicorn takes seconds as a float

@@ -19,7 +19,6 @@ from mock_server.profile import CONTRACT, Profile, ProfileMiddleware
 from mock_server.proxy import EXCHANGE_NOTES, ProxyMiddleware, ProxySettings
 from mock_server.violations import ViolationLog, ViolationRoutes
 from mock_server.write_lag import with_write_lag
-from reference_impl import add_middleware
 from reference_impl.store import SessionStore
 
 
@@ -43,10 +42,10 @@ class StandIn:
     def install(self, app: connexion.AsyncApp) -> None:
         """Add the chosen layers to the mock app (call after its CORS layer has been added)."""
         if self.profile.rules:
-            add_middleware(app, ProfileMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, profile=self.profile)
+            app.add_middleware(ProfileMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, profile=self.profile)
         if self.proxy is not None:
-            add_middleware(app, ViolationRoutes, position=MiddlewarePosition.BEFORE_EXCEPTION, log=self.violations)
-            add_middleware(
-        app, ProxyMiddleware, position=MiddlewarePosition.BEFORE_ROUTING,
+            app.add_middleware(ViolationRoutes, position=MiddlewarePosition.BEFORE_EXCEPTION, log=self.violations)
+            app.add_middleware(
+                ProxyMiddleware, position=MiddlewarePosition.BEFORE_ROUTING,
                 settings=self.proxy, checker=ExchangeChecker(), violations=self.violations,
             )

@@ -6,7 +6,7 @@ import warnings
 # commands print it on every start otherwise. It concerns Connexion's test client, unused here.
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
-from reference_impl.app import add_middleware, create_app
+from reference_impl.app import ReferenceApp, create_app
 from reference_impl.store import (
     InMemorySessionStore,
     SessionExists,
@@ -16,8 +16,8 @@ from reference_impl.store import (
 )
 
 __all__ = [
-    "add_middleware",
     "create_app",
+    "ReferenceApp",
     "InMemorySessionStore",
     "SessionExists",
     "SessionRecord",

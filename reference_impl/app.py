@@ -48,23 +48,28 @@ def documented_methods(spec: dict[str, Any]) -> Callable[[str], list[str] | None
     return lookup
 
 
-def add_middleware(app: connexion.AsyncApp, middleware_class: type, *, position: MiddlewarePosition, **options: Any) -> None:
-    """`app.add_middleware` that also finds its position at this app's subclasses of Connexion's middlewares.
+class ReferenceApp(connexion.AsyncApp):  # type: ignore[misc]
+    """Connexion's `AsyncApp`, whose `add_middleware` also finds positions at subclasses of Connexion's middlewares.
 
-    Connexion's own `add_middleware` finds `position` (e.g. `BEFORE_ROUTING`) by its exact class,
-    and this app runs subclasses of some of them (`TableRouting`, `SwaggerUIOnItsPaths`, ...). As
-    there, each add at a position goes inside the ones added before it at that position. Raises
-    RuntimeError once the app has started, ValueError if no middleware stands at `position`.
+    Connexion's own `add_middleware` finds `position` (e.g. `BEFORE_ROUTING`) by the exact class,
+    and this app runs subclasses of some of them (`TableRouting`, `SwaggerUIOnItsPaths`, ...), so
+    `app.add_middleware(..., position=...)` works as on a stock app: as there, each add at a position
+    goes inside the ones added before it at that position. Raises RuntimeError once the app has
+    started, ValueError if no middleware stands at `position`.
     """
-    if app.middleware.middleware_stack is not None:
-        raise RuntimeError("Cannot add middleware after an application has started")
-    stack = app.middleware.middlewares
-    for index, entry in enumerate(stack):
-        entry_class = entry.func if isinstance(entry, partial) else entry
-        if isinstance(entry_class, type) and issubclass(entry_class, position.value):
-            stack.insert(index, partial(middleware_class, **options))
-            return
-    raise ValueError(f"Could not insert middleware at position {position.name}: no {position.value.__name__} in the stack")
+
+    def add_middleware(
+        self, middleware_class: Any, position: MiddlewarePosition = MiddlewarePosition.BEFORE_CONTEXT, **options: Any
+    ) -> None:
+        if self.middleware.middleware_stack is not None:
+            raise RuntimeError("Cannot add middleware after an application has started")
+        stack = self.middleware.middlewares
+        for index, entry in enumerate(stack):
+            entry_class = entry.func if isinstance(entry, partial) else entry
+            if isinstance(entry_class, type) and issubclass(entry_class, position.value):
+                stack.insert(index, partial(middleware_class, **options))
+                return
+        raise ValueError(f"Could not insert middleware at position {position.name}: no {position.value.__name__} in the stack")
 
 
 def create_app(
@@ -101,7 +106,7 @@ def create_app(
         if middleware is RequestValidationMiddleware:  # strict JSON is checked just before validation
             middlewares.append(partial(StrictJsonBody, operation_ids=json_body_operation_ids(spec)))
         middlewares.append(middleware if stock_connexion else cached.get(middleware, middleware))
-    app = connexion.AsyncApp(__name__, middlewares=middlewares if stock_connexion else [*middlewares, DirectDispatch])
+    app = ReferenceApp(__name__, middlewares=middlewares if stock_connexion else [*middlewares, DirectDispatch])
     app.add_api(
         spec_path,
         resolver=Resolver(function_resolver=handlers.resolve),

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from connexion.middleware import MiddlewarePosition
 from connexion.middleware.abstract import ROUTING_CONTEXT, RoutedMiddleware
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.resolver import Resolver
@@ -189,10 +190,11 @@ class RoutingProbe:
     async def record(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.forwarded.append(scope)
 
-    async def route(self, method: str, path: str) -> tuple[object, object] | str:
-        """The routing context and path parameters passed on for a request ("answered" for a slash redirect)."""
+    async def route(self, method: str, path: str, preset: dict[str, object] | None = None) -> tuple[object, ...]:
+        """What a request leaves: the scope passed on (routing context, path parameters; "answered"
+        for a slash redirect) and what the outer layers then see on their scope."""
         self.forwarded.clear()
-        scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": [], "query_string": b""}
+        scope: dict[str, object] = {"type": "http", "method": method, "path": path, "headers": [], "query_string": b"", **(preset or {})}
 
         async def receive() -> Message:
             return {"type": "http.request", "body": b""}
@@ -201,9 +203,15 @@ class RoutingProbe:
             self.forwarded.append(message)
 
         await self.layer(scope, receive, send)
+        route, endpoint = scope.pop("route", None), scope.pop("endpoint", None)
+        outer = (
+            sorted(scope), scope.get("path_params"), scope.get("app_root_path"), scope.get("root_path"), type(scope.get("router")).__name__,
+            type(route).__name__, getattr(route, "path", None), getattr(endpoint, "operation_id", type(endpoint).__name__),
+        )
         if len(self.forwarded) != 1 or "extensions" not in self.forwarded[0]:
-            return "answered"
-        return self.forwarded[0]["extensions"].get(ROUTING_CONTEXT), self.forwarded[0].get("path_params")
+            return "answered", outer
+        inner = self.forwarded[0]
+        return inner["extensions"].get(ROUTING_CONTEXT), inner.get("path_params"), sorted(inner), outer
 
 
 PROBES = {"table": RoutingProbe(TableRouting), "connexion": RoutingProbe(RoutingMiddleware)}
@@ -223,8 +231,9 @@ segments = st.sampled_from(["api", "v1", "session", "health", FIXED, "", "ui", "
     ),
 )
 def test_routing_table_routes_as_connexions_router(method: str, path: str) -> None:
-    table, connexion = asyncio.run(PROBES["table"].route(method, path)), asyncio.run(PROBES["connexion"].route(method, path))
-    assert table == connexion
+    for preset in ({}, {"root_path": ""}, {"path_params": {"injected": 1}, "app_root_path": ""}):
+        table = asyncio.run(PROBES["table"].route(method, path, dict(preset)))
+        assert table == asyncio.run(PROBES["connexion"].route(method, path, dict(preset))), preset
 
 
 def test_validation_caches_stay_bounded_whatever_content_types_clients_send() -> None:
@@ -238,3 +247,48 @@ def test_validation_caches_stay_bounded_whatever_content_types_clients_send() ->
         layer = next(layer for layer in app.middleware.middleware_stack if isinstance(layer, CachedRequestValidationMiddleware))
         operation = layer.apis[""][0].operations["create_session"]
         assert len(operation._body_validators) == CACHED_BODY_VALIDATORS  # one per media type and charset until full
+
+
+SECOND_API = {
+    "openapi": "3.0.3",
+    "info": {"title": "a second API at the root", "version": "1"},
+    "paths": {
+        "/health": {"post": {"operationId": "second_health", "responses": {"200": {"description": "ok"}}}},
+        "/extra": {"get": {"operationId": "extra", "responses": {"200": {"description": "ok"}}}},
+    },
+}
+
+
+async def _second(*args: object, **kwargs: object) -> tuple[dict[str, str], int]:
+    return {"message": "second"}, 200
+
+
+def test_a_second_api_at_the_root_is_routed_as_by_stock_connexion() -> None:
+    # Starlette sends every path to the first root mount (405 there for another method), so the
+    # table must not flatten two APIs into one.
+    answers = []
+    for stock in (False, True):
+        app = create_app(stock_connexion=stock)
+        app.add_api(SECOND_API, resolver=Resolver(function_resolver=lambda operation_id: _second))
+        with serve_in_thread(app) as base_url, httpx.Client(base_url=base_url, timeout=10) as client:
+            answers.append([(r.status_code, r.content) for r in (client.get("/health"), client.post("/health"), client.get("/extra"))])
+    assert answers[0] == answers[1]
+
+
+@pytest.mark.parametrize("position", list(MiddlewarePosition), ids=lambda position: position.name)
+def test_connexions_add_middleware_finds_every_position_as_on_a_stock_app(position: MiddlewarePosition) -> None:
+    indexes = []
+    for stock in (False, True):
+        app = create_app(stock_connexion=stock)
+        app.add_middleware(Marker, position=position)
+        entries = [getattr(entry, "func", entry) for entry in app.middleware.middlewares]
+        indexes.append(entries.index(Marker))
+        assert issubclass(entries[indexes[-1] + 1], position.value)
+    assert indexes[0] == indexes[1]
+
+
+class Marker:
+    """A middleware that only marks a place in the stack."""
+
+    def __init__(self, app: object) -> None:
+        self.app = app
