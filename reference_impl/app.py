@@ -48,11 +48,20 @@ def documented_methods(spec: dict[str, Any]) -> Callable[[str], list[str] | None
     return lookup
 
 
+# Connexion's middlewares the reference replaces by subclasses doing their spec-only work once.
+REPLACEMENTS: dict[type, type] = {
+    RequestValidationMiddleware: CachedRequestValidationMiddleware,
+    ResponseValidationMiddleware: CachedResponseValidationMiddleware,
+    SwaggerUIMiddleware: SwaggerUIOnItsPaths,
+    RoutingMiddleware: TableRouting,
+}
+
+
 class ReferenceApp(connexion.AsyncApp):  # type: ignore[misc]
-    """Connexion's `AsyncApp`, whose `add_middleware` also finds positions at subclasses of Connexion's middlewares.
+    """Connexion's `AsyncApp`, whose `add_middleware` also finds positions at the reference's replacements.
 
     Connexion's own `add_middleware` finds `position` (e.g. `BEFORE_ROUTING`) by the exact class,
-    and this app runs subclasses of some of them (`TableRouting`, `SwaggerUIOnItsPaths`, ...), so
+    and this app runs subclasses of some of them (`REPLACEMENTS`: `TableRouting`, ...), so
     `app.add_middleware(..., position=...)` works as on a stock app: as there, each add at a position
     goes inside the ones added before it at that position. Raises RuntimeError once the app has
     started, ValueError if no middleware stands at `position`.
@@ -66,7 +75,7 @@ class ReferenceApp(connexion.AsyncApp):  # type: ignore[misc]
         stack = self.middleware.middlewares
         for index, entry in enumerate(stack):
             entry_class = entry.func if isinstance(entry, partial) else entry
-            if isinstance(entry_class, type) and issubclass(entry_class, position.value):
+            if entry_class is position.value or entry_class is REPLACEMENTS.get(position.value):
                 stack.insert(index, partial(middleware_class, **options))
                 return
         raise ValueError(f"Could not insert middleware at position {position.name}: no {position.value.__name__} in the stack")
@@ -95,17 +104,11 @@ def create_app(
     # (reference_impl.validation), Swagger UI consulted only on its paths (reference_impl.swagger_ui),
     # routes found in a table (reference_impl.routing),
     # and DirectDispatch innermost: handlers set up once per operation (reference_impl.dispatch).
-    cached = {
-        RequestValidationMiddleware: CachedRequestValidationMiddleware,
-        ResponseValidationMiddleware: CachedResponseValidationMiddleware,
-        SwaggerUIMiddleware: SwaggerUIOnItsPaths,
-        RoutingMiddleware: TableRouting,
-    }
     middlewares: list[Any] = []
     for middleware in ConnexionMiddleware.default_middlewares:
         if middleware is RequestValidationMiddleware:  # strict JSON is checked just before validation
             middlewares.append(partial(StrictJsonBody, operation_ids=json_body_operation_ids(spec)))
-        middlewares.append(middleware if stock_connexion else cached.get(middleware, middleware))
+        middlewares.append(middleware if stock_connexion else REPLACEMENTS.get(middleware, middleware))
     app = ReferenceApp(__name__, middlewares=middlewares if stock_connexion else [*middlewares, DirectDispatch])
     app.add_api(
         spec_path,

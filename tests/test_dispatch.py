@@ -15,18 +15,21 @@ import asyncio
 import hashlib
 import re
 from collections.abc import Iterator
+from typing import Any
 
+import connexion
 import httpx
 import pytest
 from connexion.middleware import MiddlewarePosition
 from connexion.middleware.abstract import ROUTING_CONTEXT, RoutedMiddleware
 from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.security import SecurityMiddleware
 from connexion.resolver import Resolver
 from connexion.spec import Specification
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.routing import Mount, Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reference_impl import create_app
 from reference_impl.dispatch import DecoratedOperation, DirectDispatch, DirectOperation
@@ -127,7 +130,9 @@ def exchanges(base_url: str) -> Iterator[tuple[int, list[tuple[str, str]], bytes
                 new = response.json()["sessionId"]
             content = response.content.replace(new.encode(), b"N" * len(new)) if new else response.content
             content = TIMESTAMP.sub(lambda match: b"T" * len(match.group()), content).replace(netloc.encode(), b"HOST")
-            answer_headers = [(k, v.replace(netloc, "HOST")) for k, v in response.headers.multi_items() if k != "date"]
+            answer_headers = [
+                (k, v.replace(netloc, "HOST").replace(new or "\0", "N" * len(new))) for k, v in response.headers.multi_items() if k != "date"
+            ]
             # A long body (Swagger UI's scripts) is compared by digest: a failure message stays short.
             yield response.status_code, answer_headers, content if len(content) < 2000 else hashlib.sha256(content).hexdigest()
 
@@ -139,8 +144,41 @@ def operations(app: object) -> dict[str, object]:
     return {key: operation for apis in layer.apis.values() for api in apis for key, operation in api.operations.items()}
 
 
+class ScopeEcho:
+    """A middleware that adds to each answer a header naming what routing left on the scope it saw."""
+
+    def __init__(self, app: ASGIApp, name: str) -> None:
+        self.app, self.name = app, name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_echo(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                route = scope.get("route")
+                seen = (
+                    type(route).__name__, getattr(route, "path", None), sorted(scope.get("path_params", {}).items()),
+                    type(scope.get("endpoint")).__name__, type(scope.get("router")).__name__, scope.get("root_path"), scope.get("app_root_path"),
+                )
+                message = {**message, "headers": [*message["headers"], (self.name.encode(), ascii(seen).encode())]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_echo)
+
+
+def echoing_app(**options: Any) -> Any:
+    """The reference app with a `ScopeEcho` at every place outside routing where a user could add one."""
+    app = create_app(**options)
+    for position in (MiddlewarePosition.BEFORE_EXCEPTION, MiddlewarePosition.BEFORE_SWAGGER, MiddlewarePosition.BEFORE_ROUTING):
+        app.add_middleware(ScopeEcho, position=position, name=f"x-scope-{position.name.lower()}")
+    return app
+
+
 def test_cached_operations_answer_as_stock_connexion() -> None:
-    with serve_in_thread(create_app()) as direct, serve_in_thread(create_app(stock_connexion=True)) as connexions:
+    # Answers, and the scope that layers outside routing see (a user's error handler gets it too).
+    with serve_in_thread(echoing_app()) as direct, serve_in_thread(echoing_app(stock_connexion=True)) as connexions:
         for request, ours, theirs in zip(REQUESTS, exchanges(direct), exchanges(connexions), strict=True):
             assert ours == theirs, request
 
@@ -292,3 +330,17 @@ class Marker:
 
     def __init__(self, app: object) -> None:
         self.app = app
+
+
+def test_a_users_subclass_of_a_positions_middleware_is_not_taken_for_the_position() -> None:
+    # Connexion finds a position by the exact class; so does the reference (or its own replacement).
+    class AuditSecurity(SecurityMiddleware):  # type: ignore[misc]
+        pass
+
+    orders = []
+    for app in (create_app(), connexion.AsyncApp(__name__)):
+        app.add_middleware(AuditSecurity, position=MiddlewarePosition.BEFORE_SECURITY)
+        app.add_middleware(Marker, position=MiddlewarePosition.BEFORE_SECURITY)
+        names = [getattr(entry, "func", entry).__name__ for entry in app.middleware.middlewares]
+        orders.append(names[names.index("AuditSecurity") : names.index("SecurityMiddleware") + 1])
+    assert orders[0] == orders[1] == ["AuditSecurity", "Marker", "SecurityMiddleware"], orders
