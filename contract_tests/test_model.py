@@ -14,7 +14,9 @@ deletes what it created in `teardown`, so scenarios never meet each other's stat
 
 from __future__ import annotations
 
+import functools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from contract_tests.client import SESSION_PATH, ContractClient
-from contract_tests.expect import expect, expect_status, json_body
+from contract_tests.expect import ContractViolation, expect, expect_status, json_body
 from contract_tests.properties import contract_property
 from contract_tests.run import ContractRun
 from contract_tests.runner import ChargedThreadPool
@@ -36,6 +38,25 @@ from contract_tests.strategies import first_difference, json_equal, json_objects
 PATCHES = json_objects(max_size=3, max_leaves=6).filter(bool)  # {} has its own check: patch.edge-cases
 MACHINES = 4  # independent state machines at once, sharing --max-examples between them
 READERS = 16  # threads for the reads of the invariant checks, shared by the machines
+
+
+def noting_violations(step: Callable[..., None]) -> Callable[..., None]:
+    """A rule or invariant that also notes each violation it raises in its machine's `noted` list.
+
+    Hypothesis replays a failing sequence once more to report it; when the target answers
+    differently the second time (a race, a clock), the replay diverges and Hypothesis reports only
+    that (`Flaky`), not the violation. The noted one is then reported instead.
+    """
+
+    @functools.wraps(step)
+    def noting(self: SessionModel, *args: Any, **kwargs: Any) -> None:
+        try:
+            step(self, *args, **kwargs)
+        except ContractViolation as violation:
+            self.noted.append(violation)
+            raise
+
+    return noting
 
 
 @dataclass
@@ -54,6 +75,7 @@ class SessionModel(RuleBasedStateMachine):
 
     client: ContractClient  # set by the test before running
     pool: ChargedThreadPool
+    noted: list[ContractViolation]  # every violation a step raised, in order (noting_violations)
 
     def __init__(self) -> None:
         super().__init__()
@@ -69,6 +91,7 @@ class SessionModel(RuleBasedStateMachine):
         return self.client.request(method, f"{SESSION_PATH}/{sid}", json=body, check_write=False)
 
     @rule()
+    @noting_violations
     def create(self) -> None:
         response = self.client.request("POST", SESSION_PATH, check_write=False)
         expect_status(response, 201, "create")
@@ -78,6 +101,7 @@ class SessionModel(RuleBasedStateMachine):
         self.checked = False
 
     @rule()
+    @noting_violations
     def create_with_fresh_id(self) -> None:
         sid = self.client.fresh_id()
         expect_status(self._write("POST", sid), 201, "create-with-id on a fresh id")
@@ -86,11 +110,13 @@ class SessionModel(RuleBasedStateMachine):
 
     @precondition(lambda self: self.live)
     @rule(data=st.data())
+    @noting_violations
     def create_with_live_id(self, data: st.DataObject) -> None:
         expect_status(self._write("POST", self._pick(data, self.live)), 409, "create-with-id on a live id")
 
     @precondition(lambda self: self.deleted)
     @rule(data=st.data())
+    @noting_violations
     def create_with_deleted_id(self, data: st.DataObject) -> None:
         sid = self._pick(data, self.deleted)
         expect_status(self._write("POST", sid), 201, "create-with-id on a deleted id")
@@ -99,6 +125,7 @@ class SessionModel(RuleBasedStateMachine):
 
     @precondition(lambda self: self.live)
     @rule(data=st.data())
+    @noting_violations
     def get(self, data: st.DataObject) -> None:
         sid = self._pick(data, self.live)
         response = self.client.get(sid)
@@ -108,6 +135,7 @@ class SessionModel(RuleBasedStateMachine):
 
     @precondition(lambda self: self.live)
     @rule(data=st.data())
+    @noting_violations
     def errors(self, data: st.DataObject) -> None:
         """A 404 and two 422s, none of which may change a record."""
         expect_status(self.client.get(self.client.fresh_id()), 404, "GET a never-created id")
@@ -116,12 +144,14 @@ class SessionModel(RuleBasedStateMachine):
 
     @precondition(lambda self: self.live or self.deleted)
     @rule(data=st.data())
+    @noting_violations
     def head(self, data: st.DataObject) -> None:
         sid = self._pick(data, set(self.live) | set(self.deleted))
         expect_status(self.client.head(sid), 204 if sid in self.live else 404, "HEAD")
 
     @precondition(lambda self: self.live)
     @rule(data=st.data(), patch=PATCHES)
+    @noting_violations
     def patch(self, data: st.DataObject, patch: dict[str, Any]) -> None:
         sid = self._pick(data, self.live)
         expect_status(self._write("PATCH", sid, {"data": patch}), 200, "PATCH a live session")
@@ -131,6 +161,7 @@ class SessionModel(RuleBasedStateMachine):
 
     @precondition(lambda self: self.live)
     @rule(data=st.data(), first=PATCHES, second=PATCHES)
+    @noting_violations
     def patch_twice(self, data: st.DataObject, first: dict[str, Any], second: dict[str, Any]) -> None:
         """Two PATCHes of one session in a row: the second merges into the first."""
         sid = self._pick(data, self.live)
@@ -142,11 +173,13 @@ class SessionModel(RuleBasedStateMachine):
 
     @precondition(lambda self: self.deleted)
     @rule(data=st.data(), patch=PATCHES)
+    @noting_violations
     def patch_deleted(self, data: st.DataObject, patch: dict[str, Any]) -> None:
         expect_status(self._write("PATCH", self._pick(data, self.deleted), {"data": patch}), 404, "PATCH a deleted session")
 
     @precondition(lambda self: self.live)
     @rule(data=st.data())
+    @noting_violations
     def delete(self, data: st.DataObject) -> None:
         sid = self._pick(data, self.live)
         expect_status(self._write("DELETE", sid), 200, "DELETE a live session")
@@ -155,10 +188,12 @@ class SessionModel(RuleBasedStateMachine):
 
     @precondition(lambda self: self.deleted)
     @rule(data=st.data())
+    @noting_violations
     def delete_deleted(self, data: st.DataObject) -> None:
         expect_status(self._write("DELETE", self._pick(data, self.deleted)), 404, "DELETE a deleted session")
 
     @invariant()
+    @noting_violations
     def target_matches_the_model(self) -> None:
         """After a step that changed the model, and at the end of each scenario. A read-only step (GET,
         HEAD, 404, 409, 422) is checked by the next of these: a record it changed shows there, since
@@ -219,6 +254,7 @@ def test_random_operation_sequences_agree_with_the_model(contract_client: Contra
         class Machine(SessionModel):
             client = contract_client
             pool = readers
+            noted: list[ContractViolation] = []
 
         try:
             run_state_machine_as_test(
@@ -233,6 +269,15 @@ def test_random_operation_sequences_agree_with_the_model(contract_client: Contra
                     print_blob=False,
                 ),
             )
+        except hypothesis.errors.Flaky as flaky:
+            if not Machine.noted:
+                failures.append(flaky)
+                return
+            first = Machine.noted[0]
+            failures.append(ContractViolation(
+                f"{first.explanation} (Hypothesis' replay of the sequence did not fail the same way: the target answered differently the second time)",
+                first.response, reproduction=first.reproduction,
+            ))
         except BaseException as exc:  # handed to the test's thread below
             failures.append(exc)
 
