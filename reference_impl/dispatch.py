@@ -22,7 +22,6 @@ and through Connexion's own dispatch and compares the answers byte for byte.
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,6 +31,7 @@ from connexion.jsonifier import Jsonifier
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.operations import AbstractOperation
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -67,8 +67,8 @@ class DirectOperation:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         arguments = dict(scope.get("path_params", ()))
-        if self.takes_body:
-            arguments[BODY_ARGUMENT] = json.loads(await _read_body(receive))
+        if self.takes_body:  # as Connexion's parameter decorator: Starlette's request, parsed as JSON
+            arguments[BODY_ARGUMENT] = await Request(scope, receive).json()
         result = await self.handler(**arguments)
         if isinstance(result, ConnexionResponse):
             response = Starlette.connexion_to_framework_response(result)
@@ -80,16 +80,6 @@ class DirectOperation:
             headers = {} if media_type is None else {"Content-Type": media_type}
             response = Response(content, status_code=status, media_type=media_type, headers=headers)
         await response(scope, receive, send)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    """The whole request body (ASGI `http.request` messages until `more_body` is false)."""
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def direct_call_plan(operation: AbstractOperation) -> tuple[bool, str | None] | None:

@@ -65,7 +65,10 @@ class RemembersMediaTypes:
     """
 
     _default_mime_type: str = "application/octet-stream"
-    _accepted_mime_types: set[str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._accepted_mime_types: set[str] = set()
 
     def extract_content_type(self, headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
         return content_type(headers, self._default_mime_type)
@@ -91,7 +94,6 @@ class CachedRequestValidationOperation(RemembersMediaTypes, RequestValidationOpe
             security_query_params=self.security_query_params,
         )
         self._default_mime_type = operation.consumes[0] if operation.consumes else "application/octet-stream"
-        self._accepted_mime_types: set[str] = set()
         self._body_validators: dict[tuple[str, str], Any] = {}
 
     def body_validator(self, mime_type: str, encoding: str) -> Any:
@@ -148,7 +150,6 @@ class CachedResponseValidationOperation(RemembersMediaTypes, ResponseValidationO
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._default_mime_type = self._operation.produces[0] if self._operation.produces else "application/octet-stream"
-        self._accepted_mime_types: set[str] = set()
         self._answers: dict[tuple[str, str], tuple[dict[str, Any], Any, dict[str, Any], bool]] = {}
 
     @staticmethod
