@@ -116,9 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bench/compare.py",
         description="Throughput and tail latency of session-mock next to Stoplight Prism and a Starlette ceiling.",
     )
-    parser.add_argument("--duration", type=int, default=8, help="whole seconds of load per scenario and target (default: %(default)s)")
-    parser.add_argument("--warmup", type=int, default=2, help="whole seconds of unmeasured load before each measurement; 0 for none (default: %(default)s)")
-    parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default: %(default)s)")
+    parser.add_argument("--duration", type=_whole(1), default=8, help="whole seconds of load per scenario and target (default: %(default)s)")
+    parser.add_argument("--warmup", type=_whole(0), default=2, help="whole seconds of unmeasured load before each measurement; 0 for none (default: %(default)s)")
+    parser.add_argument("--connections", type=_whole(1), default=32, help="concurrent connections (default: %(default)s)")
     parser.add_argument(
         "--targets", type=_names(TARGETS), default=list(TARGETS),
         help=f"comma-separated targets among {', '.join(TARGETS)} (default: all)",
@@ -131,10 +131,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--load", choices=["auto", "wrk", "httpx"], default="auto",
         help="load generator: wrk, or the less accurate httpx fallback; auto picks wrk when installed (default: %(default)s)",
     )
-    parser.add_argument("--server-cpu", type=int, default=0, help="core the target servers are pinned to (default: %(default)s)")
-    parser.add_argument("--client-cpu", type=int, default=1, help="core the load generator is pinned to (default: %(default)s)")
+    parser.add_argument("--server-cpu", type=_core, default=0, help="core the target servers are pinned to (default: %(default)s)")
+    parser.add_argument("--client-cpu", type=_core, default=1, help="core the load generator is pinned to (default: %(default)s)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON to FILE")
     return parser
+
+
+def _whole(minimum: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"a whole number of at least {minimum} (got {text!r})")
+        return value
+
+    return parse
+
+
+def _core(text: str) -> int:
+    cores = os.cpu_count() or 1
+    if not text.isdigit() or int(text) >= cores:
+        raise argparse.ArgumentTypeError(f"a core of this machine, 0 to {cores - 1} (got {text!r})")
+    return int(text)
 
 
 def _names(table: dict[str, Any]) -> Any:
@@ -213,7 +233,9 @@ def serve(target: str, cpu: int, folder: Path) -> Iterator[Server]:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{target} did not start; its log: {log.name}")
+                log.flush()
+                tail = Path(log.name).read_text(errors="replace").strip().splitlines()[-3:]
+                raise RuntimeError(f"{target} did not start; the end of its log: {' / '.join(tail) or '(empty)'}")
             time.sleep(0.1)
         created = httpx.post(base_url + SESSION, timeout=5)
         live_id = created.json()["sessionId"]
@@ -340,7 +362,14 @@ def load_average() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.server_cpu == args.client_cpu:
+        parser.error("--server-cpu and --client-cpu must differ: the load would compete with the servers")
+    if args.json and not args.json.parent.is_dir():
+        parser.error(f"--json: no folder {str(args.json.parent)!r} to write into")
+    # SIGTERM (kill, timeout) unwinds like Ctrl-C, so the servers started below are stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     kind = args.load if args.load != "auto" else ("wrk" if shutil.which("wrk") else "httpx")
     if kind == "wrk" and not shutil.which("wrk"):
         print("bench/compare.py: error: wrk is not installed (apt-get install wrk), or use --load httpx", file=sys.stderr)
@@ -358,6 +387,20 @@ def main(argv: list[str] | None = None) -> int:
         f" servers on core {args.server_cpu}, load on core {args.client_cpu}; load average at start {load_average()}",
         flush=True,
     )
+    try:
+        results = measure(args, kind, unknown_id)
+    except RuntimeError as exc:
+        print(f"bench/compare.py: error: {exc}", file=sys.stderr)
+        return 1
+    print(report(results, args.targets, args.scenarios, kind))
+    print(f"\nload average at end {load_average()}")
+    if args.json:
+        args.json.write_text(json.dumps([{**vars(r), "rps": r.rps, "per_cpu_second": r.per_cpu_second} for r in results], indent=2))
+    return 0
+
+
+def measure(args: argparse.Namespace, kind: str, unknown_id: str) -> list[Result]:
+    """Every scenario against every target, the targets started once and stopped at the end."""
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as name, ExitStack() as stack:
         folder = Path(name)
@@ -374,11 +417,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"  {result.per_cpu_second:,.0f} req/CPU-s",
                     flush=True,
                 )
-    print(report(results, args.targets, args.scenarios, kind))
-    print(f"\nload average at end {load_average()}")
-    if args.json:
-        args.json.write_text(json.dumps([{**vars(r), "rps": r.rps, "per_cpu_second": r.per_cpu_second} for r in results], indent=2))
-    return 0
+    return results
 
 
 if __name__ == "__main__":

@@ -65,3 +65,22 @@ def test_the_report_names_ratios_and_the_verdict() -> None:
     ]
     text = compare.report(results, ["mock", "prism"], ["get"], "wrk")
     assert "mock/prism" in text and "1.50x" in text and "get: yes" in text
+
+
+@pytest.mark.parametrize(("options", "reason"), [
+    (["--duration", "-1"], "at least 1"),
+    (["--duration", "0"], "at least 1"),
+    (["--connections", "0"], "at least 1"),
+    (["--warmup", "-1"], "at least 0"),
+    (["--server-cpu", "999"], "a core of this machine"),
+    (["--server-cpu", "0", "--client-cpu", "0"], "must differ"),
+    (["--json", "/nonexistent-folder/results.json"], "no folder"),
+])
+def test_options_the_bench_cannot_run_with_stop_it_before_anything_starts(
+    options: list[str], reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        compare.main([*options, "--targets", "mock", "--scenarios", "get", "--load", "httpx"])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert reason in error and "Traceback" not in error
