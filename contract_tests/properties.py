@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 PROPERTIES: dict[str, str] = {
     "health.ok": "GET /health answers 200 {\"message\": \"OK\"}",
     "create.fresh-id": "POST /api/v1/session answers 201 with a fresh uuid4 sessionId and a message",
@@ -63,9 +61,3 @@ PROPERTIES: dict[str, str] = {
     "consistency.read-your-writes.delete": "every acknowledged DELETE was visible (404) to the very next GET and HEAD",
 }
 
-
-def contract_property(property_id: str) -> pytest.MarkDecorator:
-    """Mark a test as the check of one property (the id must be registered above)."""
-    if property_id not in PROPERTIES:
-        raise KeyError(f"unknown contract property {property_id!r}")
-    return pytest.mark.contract_property(property_id)

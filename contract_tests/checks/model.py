@@ -29,7 +29,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from contract_tests.client import SESSION_PATH, ContractClient
 from contract_tests.expect import ContractViolation, expect, expect_status, json_body
-from contract_tests.properties import contract_property
+from contract_tests.registry import contract_property
 from contract_tests.run import ContractRun
 from contract_tests.runner import ChargedThreadPool
 from contract_tests.steps import timestamp
@@ -242,7 +242,7 @@ class SessionModel(RuleBasedStateMachine):
 
 
 @contract_property("model.state-machine")
-def test_random_operation_sequences_agree_with_the_model(contract_client: ContractClient, contract_run: ContractRun) -> None:
+def random_operation_sequences_agree_with_the_model(contract_client: ContractClient, contract_run: ContractRun) -> None:
     options = contract_run.options
     seed = options.seed if options.seed is not None else random.randrange(2**31)
     # Hypothesis' first example of a machine is its simplest (creates only): each machine gets at least 5.

@@ -7,7 +7,7 @@ import threading
 
 from contract_tests.client import ContractClient
 from contract_tests.linearizability import Operation, check
-from contract_tests.properties import contract_property
+from contract_tests.registry import contract_property
 from contract_tests.recording import settle, timed, violation_error
 from contract_tests.run import ContractRun
 from contract_tests.runner import ChargedThreadPool
@@ -36,7 +36,7 @@ def client_run(client: ContractClient, number: int, pool: list[str], count: int,
 
 
 @contract_property("linearizability.concurrent-history")
-def test_concurrent_history_is_linearizable(contract_client: ContractClient, contract_run: ContractRun) -> None:
+def concurrent_history_is_linearizable(contract_client: ContractClient, contract_run: ContractRun) -> None:
     options = contract_run.options
     seed = options.seed if options.seed is not None else random.randrange(2**31)
     count = max(20, options.max_examples)

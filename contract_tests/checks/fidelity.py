@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 
 from contract_tests.client import SESSION_PATH, ContractClient
 from contract_tests.expect import ContractViolation, expect_status
-from contract_tests.properties import contract_property
+from contract_tests.registry import contract_property
 from contract_tests.run import ContractRun
 from contract_tests.steps import give_data, new_session, read_data
 from contract_tests.strategies import EDGE_CASES, LARGE_PAYLOAD_BYTES, first_difference, json_equal, json_objects, large_payload
@@ -26,7 +26,7 @@ def patch_then_read(client: ContractClient, sid: str, data: dict[str, Any], what
 
 
 @contract_property("data.round-trips-exactly")
-def test_stored_json_comes_back_exactly(contract_client: ContractClient, contract_run: ContractRun) -> None:
+def stored_json_comes_back_exactly(contract_client: ContractClient, contract_run: ContractRun) -> None:
     options = contract_run.options
     sid = new_session(contract_client)
     give_data(contract_client, sid, {"plain": 1})  # a target without PATCH cannot store data: blocked, not failed

@@ -14,7 +14,7 @@ from contract_tests.expect import (
     expect_status,
     json_body,
 )
-from contract_tests.properties import contract_property
+from contract_tests.registry import contract_property
 from contract_tests.run import ContractRun
 from contract_tests.steps import (
     data_of,
@@ -28,7 +28,7 @@ from contract_tests.steps import (
 
 
 @contract_property("delete.then-404-everywhere")
-def test_deleted_session_is_404_for_get_head_and_a_second_delete(contract_client: ContractClient) -> None:
+def deleted_session_is_404_for_get_head_and_a_second_delete(contract_client: ContractClient) -> None:
     """Every step runs whatever an earlier one found. The client lets each DELETE settle (its
     visibility is consistency.read-your-writes.delete's business); a second DELETE sent *right after*
     the first is concurrency.double-delete's."""
@@ -48,7 +48,7 @@ def test_deleted_session_is_404_for_get_head_and_a_second_delete(contract_client
 
 
 @contract_property("delete.then-patch-404")
-def test_patch_on_a_deleted_session_is_404(contract_client: ContractClient) -> None:
+def patch_on_a_deleted_session_is_404(contract_client: ContractClient) -> None:
     sid = new_session(contract_client)
     expect_status(contract_client.delete(sid), 200, "DELETE a live session")
     response = contract_client.patch(sid, {"late": True})
@@ -57,7 +57,7 @@ def test_patch_on_a_deleted_session_is_404(contract_client: ContractClient) -> N
 
 
 @contract_property("delete.removes-only-target")
-def test_delete_removes_that_session_and_nothing_else(contract_client: ContractClient) -> None:
+def delete_removes_that_session_and_nothing_else(contract_client: ContractClient) -> None:
     sids = [new_session(contract_client) for _ in range(6)]
     with_data = all([try_give_data(contract_client, sid, {"index": index}) for index, sid in enumerate(sids)])
     deleted: set[int] = set()
@@ -73,7 +73,7 @@ def test_delete_removes_that_session_and_nothing_else(contract_client: ContractC
 
 
 @contract_property("patch.merges-top-level")
-def test_patch_merges_at_the_top_level(contract_client: ContractClient) -> None:
+def patch_merges_at_the_top_level(contract_client: ContractClient) -> None:
     sid = new_session(contract_client)
     steps = [
         ({"a": 1, "b": {"x": 1}}, {"a": 1, "b": {"x": 1}}),
@@ -97,7 +97,7 @@ CLOCK_TICK = 1.05  # s: a clock of one-second resolution has advanced after this
 
 
 @contract_property("patch.timestamps")
-def test_patch_moves_updated_at_strictly_forward_and_keeps_created_at(contract_client: ContractClient) -> None:
+def patch_moves_updated_at_strictly_forward_and_keeps_created_at(contract_client: ContractClient) -> None:
     """"PATCH moves updatedAt strictly forward": a PATCH sent after the clock has had time to advance
     (CLOCK_TICK since the stamp it replaces was read, enough for one-second resolution) must give a
     strictly later updatedAt; a PATCH sooner than that may leave it equal, never earlier."""
@@ -128,7 +128,7 @@ def test_patch_moves_updated_at_strictly_forward_and_keeps_created_at(contract_c
 
 
 @contract_property("timestamps.unchanged-by-reads-and-errors")
-def test_reads_and_refused_requests_change_no_timestamp(contract_client: ContractClient) -> None:
+def reads_and_refused_requests_change_no_timestamp(contract_client: ContractClient) -> None:
     """"Nothing else changes either timestamp (a GET, HEAD, 404, 409 or 422 changes no record)":
     after a while (so a changed stamp would differ), GET, HEAD, a conflicting create-with-id (409) and
     a PATCH with a malformed body (422) leave createdAt and updatedAt as they were. Needs no PATCH."""
@@ -146,7 +146,7 @@ def test_reads_and_refused_requests_change_no_timestamp(contract_client: Contrac
 
 
 @contract_property("data.isolated-per-session")
-def test_changing_one_sessions_data_never_changes_another(contract_client: ContractClient) -> None:
+def changing_one_sessions_data_never_changes_another(contract_client: ContractClient) -> None:
     one, two, three = (new_session(contract_client) for _ in range(3))
     shared = {"shared": {"deep": [1, 2]}, "own": "one"}
     give_data(contract_client, one, shared)
@@ -161,7 +161,7 @@ def test_changing_one_sessions_data_never_changes_another(contract_client: Contr
 
 
 @contract_property("persistence.until-delete")
-def test_canaries_made_at_the_start_are_unchanged_after_the_window(contract_client: ContractClient, contract_run: ContractRun) -> None:
+def canaries_made_at_the_start_are_unchanged_after_the_window(contract_client: ContractClient, contract_run: ContractRun) -> None:
     if contract_run.canary_error is not None:
         raise contract_run.canary_error
     expect(contract_run.canaries, "no canary session could be made at the start of the run")
@@ -176,7 +176,7 @@ def test_canaries_made_at_the_start_are_unchanged_after_the_window(contract_clie
 
 
 @pytest.mark.parametrize("kind", [pytest.param(kind, marks=contract_property(pid), id=kind) for kind, pid in WRITE_KINDS.items()])
-def test_every_acknowledged_write_of_a_kind_was_visible_to_the_next_request(contract_client: ContractClient, kind: str) -> None:
+def every_acknowledged_write_of_a_kind_was_visible_to_the_next_request(contract_client: ContractClient, kind: str) -> None:
     """One property per write kind (a deviations file can list one without hiding the others):
     how many were late, the rate, and how long until they showed (median and maximum, in ms)."""
     ledger = contract_client.writes.kinds[kind]

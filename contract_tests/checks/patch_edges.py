@@ -6,7 +6,7 @@ from datetime import datetime
 
 from contract_tests.client import ContractClient
 from contract_tests.expect import expect, expect_status
-from contract_tests.properties import contract_property
+from contract_tests.registry import contract_property
 from contract_tests.steps import give_data, new_session, read, timestamp
 
 
@@ -18,7 +18,7 @@ def patch_and_read(client: ContractClient, sid: str, data: dict[str, object], wh
 
 
 @contract_property("patch.edge-cases")
-def test_patch_replaces_nested_objects_and_every_patch_moves_updated_at(contract_client: ContractClient) -> None:
+def patch_replaces_nested_objects_and_every_patch_moves_updated_at(contract_client: ContractClient) -> None:
     sid = new_session(contract_client)
     give_data(contract_client, sid, {"tree": {"a": {"b": {"c": 1, "keep?": True}}, "side": [1]}, "other": 1})
     data, before = patch_and_read(contract_client, sid, {"tree": {"a": {"b": {"d": 2}}}}, "PATCH of a nested object")

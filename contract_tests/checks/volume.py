@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contract_tests.client import SESSION_PATH, ContractClient, data_of
 from contract_tests.expect import expect, expect_status
-from contract_tests.properties import contract_property
+from contract_tests.registry import contract_property
 from contract_tests.run import ContractRun
 from contract_tests.runner import ChargedThreadPool
 from contract_tests.steps import new_session, try_give_data
@@ -34,7 +34,7 @@ def make_filler(client: ContractClient, index: int) -> tuple[str | None, str]:
 
 
 @contract_property("persistence.under-volume")
-def test_sessions_survive_thousands_of_concurrent_creates_patches_and_deletes(
+def sessions_survive_thousands_of_concurrent_creates_patches_and_deletes(
     contract_client: ContractClient, contract_run: ContractRun
 ) -> None:
     options = contract_run.options

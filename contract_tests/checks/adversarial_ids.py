@@ -6,7 +6,7 @@ import uuid
 
 from contract_tests.client import SESSION_PATH, ContractClient
 from contract_tests.expect import expect, expect_status, json_body
-from contract_tests.properties import contract_property
+from contract_tests.registry import contract_property
 from contract_tests.runner import ChargedThreadPool
 
 
@@ -39,7 +39,7 @@ def spellings(sid: str) -> dict[str, str]:
 
 
 @contract_property("ids.adversarial")
-def test_near_miss_ids_are_other_sessions_and_every_spelling_is_the_same_one(contract_client: ContractClient) -> None:
+def near_miss_ids_are_other_sessions_and_every_spelling_is_the_same_one(contract_client: ContractClient) -> None:
     live = contract_client.fresh_id()
     expect_status(contract_client.create_with_id(live), 201, "create-with-id on a fresh id")
     misses = near_misses(live)

@@ -9,7 +9,7 @@ import httpx
 
 from contract_tests.client import SESSION_PATH, ContractClient
 from contract_tests.expect import ContractViolation, expect, json_body
-from contract_tests.properties import contract_property
+from contract_tests.registry import contract_property
 from contract_tests.runner import ChargedThreadPool
 from contract_tests.steps import new_session
 from contract_tests.strategies import json_equal
@@ -80,7 +80,7 @@ def _strict_data(client: ContractClient, sid: str, what: str) -> Any:
 
 
 @contract_property("input.malformed-is-4xx")
-def test_malformed_ids_and_bodies_get_a_4xx_with_a_json_body(contract_client: ContractClient) -> None:
+def malformed_ids_and_bodies_get_a_4xx_with_a_json_body(contract_client: ContractClient) -> None:
     cases = [(raw, method) for raw in MALFORMED_IDS for method in ("GET", "HEAD", "POST", "PATCH", "DELETE")]
 
     def send(case: tuple[str, str]) -> httpx.Response:

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import ensure_resource_availability
 
 from contract_tests.client import ContractClient, as_uuid
 from contract_tests.expect import ContractViolation
-from contract_tests.properties import contract_property
+from contract_tests.registry import contract_property
 from contract_tests.run import ContractRun, active_options
 from session_spec import SPEC_PATH
 
@@ -81,13 +81,13 @@ def _explain(exc: BaseException, limit: int = 12) -> str:
 @schema.parametrize()
 @hypothesis.settings(deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=False,
                      phases=[Phase.explicit, Phase.generate])
-def test_every_response_conforms_to_the_spec(case: schemathesis.Case[Any], contract_client: ContractClient) -> None:
+def every_response_conforms_to_the_spec(case: schemathesis.Case[Any], contract_client: ContractClient) -> None:
     response = send(contract_client, case)
     validate(contract_client, case, response, response)
 
 
 @contract_property("schema.stateful")
-def test_chains_through_the_links_conform(contract_client: ContractClient, contract_run: ContractRun) -> None:
+def chains_through_the_links_conform(contract_client: ContractClient, contract_run: ContractRun) -> None:
     options = contract_run.options
     sent: list[httpx.Response] = []  # the last request the state machine sent, for the reproduction
 

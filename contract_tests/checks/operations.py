@@ -6,12 +6,12 @@ import uuid
 
 from contract_tests.client import SESSION_PATH, ContractClient
 from contract_tests.expect import expect, expect_status, json_body
-from contract_tests.properties import contract_property
+from contract_tests.registry import contract_property
 from contract_tests.steps import data_of, new_session, read, timestamp, try_give_data
 
 
 @contract_property("health.ok")
-def test_health_answers_200_ok(contract_client: ContractClient) -> None:
+def health_answers_200_ok(contract_client: ContractClient) -> None:
     response = contract_client.request("GET", "/health")
     expect_status(response, 200, "GET /health")
     body = json_body(response, "GET /health")
@@ -19,7 +19,7 @@ def test_health_answers_200_ok(contract_client: ContractClient) -> None:
 
 
 @contract_property("create.fresh-id")
-def test_create_answers_201_with_a_fresh_uuid4_each_time(contract_client: ContractClient) -> None:
+def create_answers_201_with_a_fresh_uuid4_each_time(contract_client: ContractClient) -> None:
     seen: set[str] = set()
     for _ in range(5):
         response = contract_client.create()
@@ -38,7 +38,7 @@ def test_create_answers_201_with_a_fresh_uuid4_each_time(contract_client: Contra
 
 
 @contract_property("create.read-your-writes")
-def test_created_session_is_visible_at_once_to_get_and_head(contract_client: ContractClient) -> None:
+def created_session_is_visible_at_once_to_get_and_head(contract_client: ContractClient) -> None:
     for _ in range(10):
         sid = new_session(contract_client)
         expect_status(contract_client.get(sid), 200, "GET right after create")
@@ -46,7 +46,7 @@ def test_created_session_is_visible_at_once_to_get_and_head(contract_client: Con
 
 
 @contract_property("create-with-id.same-id")
-def test_create_with_a_fresh_id_answers_201_with_that_id(contract_client: ContractClient) -> None:
+def create_with_a_fresh_id_answers_201_with_that_id(contract_client: ContractClient) -> None:
     sid = contract_client.fresh_id()
     response = contract_client.create_with_id(sid)
     expect_status(response, 201, "POST /api/v1/session/{fresh id}")
@@ -60,7 +60,7 @@ def test_create_with_a_fresh_id_answers_201_with_that_id(contract_client: Contra
 
 
 @contract_property("create-with-id.conflict-409")
-def test_create_with_an_existing_id_is_409_and_leaves_it_untouched(contract_client: ContractClient) -> None:
+def create_with_an_existing_id_is_409_and_leaves_it_untouched(contract_client: ContractClient) -> None:
     for make in ("create", "create-with-id"):
         if make == "create":
             sid = new_session(contract_client)
@@ -78,7 +78,7 @@ def test_create_with_an_existing_id_is_409_and_leaves_it_untouched(contract_clie
 
 
 @contract_property("create-with-id.after-delete")
-def test_a_deleted_id_can_be_created_again_as_a_new_empty_session(contract_client: ContractClient) -> None:
+def a_deleted_id_can_be_created_again_as_a_new_empty_session(contract_client: ContractClient) -> None:
     sid = new_session(contract_client)
     patched = try_give_data(contract_client, sid, {"old": True})
     expect_status(contract_client.delete(sid), 200, "DELETE")
@@ -91,7 +91,7 @@ def test_a_deleted_id_can_be_created_again_as_a_new_empty_session(contract_clien
 
 
 @contract_property("get.shape")
-def test_get_answers_the_session_shape(contract_client: ContractClient) -> None:
+def get_answers_the_session_shape(contract_client: ContractClient) -> None:
     sid = new_session(contract_client)
     response = contract_client.get(sid)
     expect_status(response, 200, "GET a live session")
@@ -104,7 +104,7 @@ def test_get_answers_the_session_shape(contract_client: ContractClient) -> None:
 
 
 @contract_property("head.agrees-with-get")
-def test_head_agrees_with_get_for_live_deleted_and_unknown_ids(contract_client: ContractClient) -> None:
+def head_agrees_with_get_for_live_deleted_and_unknown_ids(contract_client: ContractClient) -> None:
     live = new_session(contract_client)
     gone = new_session(contract_client)
     expect_status(contract_client.delete(gone), 200, "DELETE")
@@ -120,7 +120,7 @@ def test_head_agrees_with_get_for_live_deleted_and_unknown_ids(contract_client: 
 
 
 @contract_property("ids.equivalent-spellings")
-def test_other_spellings_of_an_id_name_the_same_session(contract_client: ContractClient) -> None:
+def other_spellings_of_an_id_name_the_same_session(contract_client: ContractClient) -> None:
     sid = new_session(contract_client)
     plain = uuid.UUID(sid).hex
     for spelling in (sid.upper(), plain, "{" + sid + "}", "urn:uuid:" + sid):
@@ -131,7 +131,7 @@ def test_other_spellings_of_an_id_name_the_same_session(contract_client: Contrac
 
 
 @contract_property("timestamps.iso8601-utc")
-def test_timestamps_are_iso8601_with_a_utc_offset(contract_client: ContractClient) -> None:
+def timestamps_are_iso8601_with_a_utc_offset(contract_client: ContractClient) -> None:
     sid = new_session(contract_client)
     response = contract_client.get(sid)
     body = read(contract_client, sid, "GET a new session")
@@ -146,7 +146,7 @@ def test_timestamps_are_iso8601_with_a_utc_offset(contract_client: ContractClien
 
 
 @contract_property("list.always-404")
-def test_list_answers_404_whatever_the_state(contract_client: ContractClient) -> None:
+def list_answers_404_whatever_the_state(contract_client: ContractClient) -> None:
     def check(when: str) -> None:
         response = contract_client.request("GET", SESSION_PATH)
         expect_status(response, 404, f"GET /api/v1/session {when}")
@@ -162,7 +162,7 @@ def test_list_answers_404_whatever_the_state(contract_client: ContractClient) ->
 
 
 @contract_property("errors.json-detail")
-def test_error_answers_carry_a_json_detail(contract_client: ContractClient) -> None:
+def error_answers_carry_a_json_detail(contract_client: ContractClient) -> None:
     """404 details are documented as `Session <id> not found` (PATCH: `... not found or update
     failed`); the wording around the id may vary, the id itself (canonical form) must be named."""
     unknown = contract_client.fresh_id()
