@@ -1,11 +1,12 @@
 """`session-contract`: run the conformance suite against a deployment and report per property.
 
-    session-contract run --base-url URL [--header 'Name: value'] [--junit-xml PATH] [--report-md PATH]
-                         [--known-deviations FILE] [--max-examples N] [--seed N]
-                         [--persistence-window S] [--max-rps N] [--time-budget S] [--volume N]
-                         [--property GLOB] [--skip-property GLOB] [--race-rounds N]
-                         [--request-timeout S] [--request-log PATH] [--concurrency N]
+    session-contract run [--base-url URL] [options]     (see `session-contract run --help`)
     session-contract diff ARGS...
+
+`run` parses its options once into a validated `RunOptions`, calls the engine
+(`contract_tests.engine`) and renders its events: progress lines from the first second, a line per
+check as it ends, a heartbeat at least every 5 s, then the final table and the reports asked for
+(JUnit XML, Markdown, JSON).
 
 Exit codes: 0 conformant, 1 violations (or an incomplete run), 2 usage error or target unreachable.
 """
@@ -15,20 +16,17 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-import pytest
-
-from contract_tests.options import add_cli_options
-from contract_tests.options import pytest_args as options_pytest_args
+from contract_tests.options import OPTIONS, RunOptions, UsageError, add_cli_options, build_options
 from session_spec import toolkit_version
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
-PACKAGE_DIR = Path(__file__).resolve().parent
+LEFT_BEHIND_SHOWN = 200  # ids printed on the terminal after a stop; every id is in the JSON report
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -57,104 +55,139 @@ def _run_epilog() -> str:
     width = max(len(pid) for pid in PROPERTIES)
     lines = ["property ids (for --property, --skip-property and --known-deviations):"]
     lines += [f"  {pid.ljust(width)}  {statement}" for pid, statement in PROPERTIES.items()]
-    lines += ["", "exit codes:", "  0  conformant (every failure is a listed known deviation, nothing left behind)",
-              "  1  violations, sessions left behind, or an incomplete run",
+    lines += ["", "stopping: Ctrl-C or SIGTERM stops sending within 1 s, abandons requests in flight after 5 s, deletes",
+              "  what the run created (bounded by --cleanup-timeout), writes every report asked for, exits 1;",
+              "  a second Ctrl-C skips the deletion and prints the ids left behind.",
+              "", "exit codes:", "  0  conformant (every failure is a listed known deviation, nothing left behind)",
+              "  1  violations, sessions left behind, or an incomplete run (interrupted, out of time)",
               "  2  usage error or target unreachable"]
     return "\n".join(lines)
 
 
-def pytest_args(ns: argparse.Namespace) -> list[str]:
-    """The in-process pytest command line for a `run`: the suite's package, its plugin, the options."""
-    return [
-        str(PACKAGE_DIR), "--rootdir", str(PACKAGE_DIR), "-c", os.devnull, "-p", "contract_tests.plugin",
-        "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:warnings", "--capture=sys",
-        "-o", "python_files=test_*.py", "-o", "python_functions=test_*", "-o", "addopts=",
-        *options_pytest_args(ns),
-    ]
+class Progress:
+    """Renders the engine's events as lines (a terminal and a CI log alike: no cursor tricks)."""
 
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
 
-class _Observer:
-    """Receives the run's progress and final results from inside pytest."""
+    def __call__(self, event: object) -> None:
+        from contract_tests.engine import CheckFinished, CleanupStarted, Heartbeat, RunStarted, Stopping
+        from contract_tests.report import FAIL, KNOWN, NOT_CHECKED, PASS
 
-    def __init__(self, out: TextIO, quiet: bool) -> None:
-        self.out = out
-        self.quiet = quiet
-        self.run: Any = None
-
-    def say(self, line: str) -> None:
-        print(line, file=self.out, flush=True)
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_configure(self, config: pytest.Config) -> None:
-        from contract_tests.plugin import RUN_KEY
-
-        self.run = config.stash[RUN_KEY]
-        if not self.quiet:
-            self.run.progress = self.say
+        if isinstance(event, RunStarted):
+            budget = f", time budget {event.time_budget:g} s" if event.time_budget else ""
+            self.say(f"session-contract: checking {event.target} (seed {event.seed}, {len(event.properties)} properties{budget})")
+        elif isinstance(event, CheckFinished):
+            r = event.result
+            label = {PASS: "pass", FAIL: "FAIL", KNOWN: "known", NOT_CHECKED: "not checked"}[r.status]
+            self.say(f"[{event.done:2d}/{event.total}] {label:11s} {r.property_id}  ({r.duration:.1f} s, {r.requests} requests)")
+        elif isinstance(event, Heartbeat):
+            running = ", ".join(event.running) if event.running else "nothing"
+            self.say(f"  ... {event.elapsed:.0f} s, {event.phase}: running {running}; {event.requests} requests so far")
+        elif isinstance(event, Stopping):
+            if event.abort:
+                self.say("session-contract: stopped again: skipping cleanup")
+            else:
+                self.say(f"session-contract: stopping ({event.reason}): no new requests; running checks get 5 s")
+        elif isinstance(event, CleanupStarted):
+            self.say(f"cleanup: deleting {event.sessions} sessions the run created")
 
 
 def run(ns: argparse.Namespace, out: TextIO) -> int:
-    from contract_tests.deviations import DeviationsError, load_deviations
-    from contract_tests.redaction import parse_header
-    from contract_tests.report import render_table
-    from contract_tests.run import TargetUnreachable, probe
+    from contract_tests.engine import Engine
+    from contract_tests.properties import PROPERTIES
+    from contract_tests.registry import select_checks
+    from contract_tests.target import TargetUnreachable, probe
 
     try:
-        headers = dict(parse_header(raw) for raw in ns.contract_header)
-        load_deviations(ns.contract_known_deviations)
-    except (ValueError, DeviationsError) as exc:
+        options = build_options(vars(ns), known_ids=lambda: list(PROPERTIES))
+    except UsageError as exc:
         print(f"session-contract: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from fnmatch import fnmatch
-
-    from contract_tests.properties import PROPERTIES
-
-    for glob in [*ns.contract_property, *ns.contract_skip_property]:
-        if not any(fnmatch(pid, glob) for pid in PROPERTIES):
-            print(f"session-contract: error: no property id matches {glob!r}", file=sys.stderr)
-            return EXIT_USAGE
-    if ns.contract_concurrency < 20:
-        print("session-contract: error: --concurrency must be at least 20", file=sys.stderr)
-        return EXIT_USAGE
-    if ns.contract_base_url:
+    if options.base_url is not None:
         try:
-            probe(ns.contract_base_url, headers)
+            probe(options.base_url, options.headers)
         except TargetUnreachable as exc:
             print(f"session-contract: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    observer = _Observer(out, ns.quiet)
-    if not ns.quiet:
-        observer.say(f"session-contract: checking {ns.contract_base_url or 'the reference implementation (loopback)'}")
-    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    progress = Progress(say if not ns.quiet else (lambda line: None))
     # Hypothesis' caches go to a temporary directory, not into the caller's working directory.
     scratch = tempfile.mkdtemp(prefix="session-contract-")
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", scratch)
     try:
-        code = pytest.main(pytest_args(ns), plugins=[observer])
-    except KeyboardInterrupt:
-        code = pytest.ExitCode.INTERRUPTED
+        engine = Engine(options, select_checks(options.select, options.skip), on_event=progress)
+        if not ns.quiet:  # before the checks are even imported: the first line within a second
+            say(f"session-contract: starting: {options.deployment_label}")
+        try:
+            results = engine.run()
+        except TargetUnreachable as exc:
+            print(f"session-contract: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     finally:
-        signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(scratch, ignore_errors=True)
-    contract_run = observer.run
-    if code == EXIT_USAGE and (contract_run is None or contract_run.final is None):
-        return EXIT_USAGE
-    if contract_run is None or contract_run.final is None:
-        print(f"session-contract: the suite did not run (pytest exit code {int(code)})", file=sys.stderr)
-        return EXIT_USAGE
-    results = contract_run.final
-    if code == pytest.ExitCode.INTERRUPTED and not results.stopped:
-        results.stopped = "interrupted"
-    observer.say("")
-    for label, path in (("JUnit XML", ns.contract_junit_xml), ("Markdown report", ns.contract_report_md)):
+    written = write_reports(options, results, engine.redact)
+    say("")
+    for label, path in written:
+        say(f"{label}: {path}")
+    from contract_tests.report import render_table
+
+    say(render_table(results, engine.redact))  # ends with the verdict line
+    left = results.hygiene.left_behind
+    if left and results.stopped:
+        shown = ", ".join(left[:LEFT_BEHIND_SHOWN])
+        more = f" ... and {len(left) - LEFT_BEHIND_SHOWN} more" if len(left) > LEFT_BEHIND_SHOWN else ""
+        say(f"left behind ({len(left)}): {shown}{more}")
+    code = EXIT_OK if results.conformant else EXIT_VIOLATIONS
+    if engine.abort.cancelled:  # a second stop: exit now, without waiting for abandoned requests
+        out.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def write_reports(options: RunOptions, results: object, redact: object) -> list[tuple[str, str]]:
+    """Write the JUnit XML, Markdown and JSON reports asked for; [(label, path)] of those written."""
+    from contract_tests.report import RunResults, render_json, render_junit, render_markdown
+
+    assert isinstance(results, RunResults)
+    written: list[tuple[str, str]] = []
+    renders = (
+        ("JUnit XML", options.junit_xml, lambda: render_junit(results, redact)),  # type: ignore[arg-type]
+        ("Markdown report", options.report_md, lambda: render_markdown(results, redact)),  # type: ignore[arg-type]
+        ("JSON report", options.report_json,
+         lambda: render_json(results, redact, tool_version=toolkit_version(), options=options_for_report(options))),  # type: ignore[arg-type]
+    )
+    for label, path, render in renders:
         if path:
-            observer.say(f"{label}: {path}")
-    observer.say(render_table(results, contract_run.redact))  # ends with the verdict line
-    return EXIT_OK if results.conformant else EXIT_VIOLATIONS
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(render(), encoding="utf-8")
+            written.append((label, path))
+    return written
 
 
-def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt("SIGTERM")
+def options_for_report(options: RunOptions) -> dict[str, object]:
+    """The run's options as the JSON report shows them: header names only, no credentials."""
+    from contract_tests.options import without_credentials
+
+    shown: dict[str, object] = {}
+    for option in OPTIONS:
+        key = option.dest.removeprefix("contract_")
+        value = getattr(options, {"property": "select", "skip_property": "skip"}.get(key, key), None)
+        if option.name == "header":
+            value = dict.fromkeys(options.headers, "<redacted>")
+        elif option.name == "known-deviations":
+            value = sorted(options.known_deviations)
+        elif option.name == "base-url" and value is not None:
+            value = without_credentials(str(value))
+        elif isinstance(value, tuple):
+            value = list(value)
+        shown[key] = value
+    return shown
 
 
 def main(argv: list[str] | None = None) -> int:

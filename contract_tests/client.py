@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from contract_tests.cancel import CancelToken
 from contract_tests.expect import ContractViolation
 from contract_tests.printable import plain_bytes, printf_feed, shell_word
 from contract_tests.redaction import REDACTED, Redactor
@@ -51,10 +52,6 @@ SETTLE_BOUND = 4.0  # seconds cleanup re-checks a deleted session before calling
 
 class UnsafeRequest(Exception):
     """The run was about to change a session it did not create."""
-
-
-class RunStopped(Exception):
-    """The run is ending (interrupted or out of time): checks still running stop at their next request."""
 
 
 class TransportFailure(ContractViolation):
@@ -191,6 +188,7 @@ class ContractClient:
         redactor: Redactor | None = None,
         verify_writes: bool = True,
         concurrency: int = 24,
+        cancel: CancelToken | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.user_headers = dict(headers or {})
@@ -213,7 +211,8 @@ class ContractClient:
         self.reserved: set[uuid.UUID] = set()
         self.creator: dict[uuid.UUID, str] = {}  # the property whose request created each session
         self.log: list[str] | None = None  # "PROPERTY METHOD path" of every request, when recording
-        self.stopping = threading.Event()  # set while the run ends: checks' requests raise RunStopped
+        self.cancel = cancel or CancelToken()  # set when the run stops: requests raise Cancelled
+        self._cleaning = threading.local()
         self._lock = threading.Lock()
         self._local = threading.local()
         # Sends the HEAD of a read-back while the GET is under way (one round trip, not two).
@@ -288,8 +287,10 @@ class ContractClient:
 
         Raises TransportFailure (a ContractViolation) when no HTTP answer comes back."""
         method = method.upper()
-        if self.stopping.is_set():
-            raise RunStopped("the run is ending")
+        if getattr(self._cleaning, "abort", None) is not None:
+            self._cleaning.abort.check()
+        else:
+            self.cancel.check()
         self._guard(method, path)
         self.limiter.wait()
         kwargs: dict[str, Any] = {"headers": dict(headers or {}), "params": params}
@@ -435,7 +436,7 @@ class ContractClient:
         text = body.decode("utf-8", "surrogateescape")
         return self.redact(text).encode("utf-8", "surrogateescape")
 
-    def cleanup(self, workers: int | None = None) -> Hygiene:
+    def cleanup(self, workers: int | None = None, *, timeout: float = 30.0, abort: CancelToken | None = None) -> Hygiene:
         """Delete every session the run created and still holds, `workers` at a time (default: the
         client's concurrency; `--max-rps` still applies). A session counts as left behind only if it
         still exists after its deletion had time to settle: re-checked with back-off for up to
@@ -445,7 +446,7 @@ class ContractClient:
         hygiene = Hygiene(created=self.created_count())
         # Pool threads start with an empty context: their requests are charged to SHARED.
         with ThreadPoolExecutor(max_workers=max(1, min(workers or self.concurrency, len(pending) or 1))) as pool:
-            outcomes = list(pool.map(self._delete_and_settle, pending))
+            outcomes = list(pool.map(lambda sid: self._delete_and_settle(sid, abort), pending))
         for sid, (deleted, gone, error) in zip(pending, outcomes, strict=False):
             hygiene.deleted += deleted
             if error:
@@ -454,8 +455,9 @@ class ContractClient:
                 hygiene.left_behind.append(str(sid))
         return hygiene
 
-    def _delete_and_settle(self, sid: uuid.UUID) -> tuple[int, bool, str]:
+    def _delete_and_settle(self, sid: uuid.UUID, abort: CancelToken | None = None) -> tuple[int, bool, str]:
         """(1 if this DELETE answered 2xx, whether the session is gone, transport error text)."""
+        self._cleaning.abort = abort or CancelToken()
         path = f"{SESSION_PATH}/{sid}"
         try:
             response = self.request("DELETE", path, check_write=False)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from contract_tests.client import Hygiene, WriteLedger
 from contract_tests.printable import printable
@@ -43,6 +46,9 @@ class RunResults:
     stopped: str = ""  # why the run ended early, if it did
     seed: int | None = None
     hint: str = ""
+    label: str = ""  # the deployment's name in reports (--label, or the base URL without credentials)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
 
     @property
     def failures(self) -> list[PropertyResult]:
@@ -202,3 +208,64 @@ def render_junit(results: RunResults, redact: Redactor) -> str:
     root.append(suite)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+REPORT_SCHEMA_VERSION = 1
+"""The version of `render_json`'s format. Fields are only ever added within a version; a reader
+ignores fields it does not know. Renaming or removing a field makes a new version."""
+
+
+def render_json(results: RunResults, redact: Redactor, *, tool_version: str, options: dict[str, Any]) -> str:
+    """The JSON report (`--report-json`): everything the other formats show, for tools and the docs site.
+
+    Shape (version 1): `schemaVersion`, `tool` {name, version}, `deployment` {label, target},
+    `startedAt`/`finishedAt` (ISO 8601, UTC), `elapsedSeconds`, `seed`, `options` (as given, header
+    values redacted), `verdict` {conformant, text, stopped}, `requests` {total, shared},
+    `readYourWrites` {kind: {checked, missed, summary}}, `cleanup` {created, deleted, leftBehind: [ids],
+    errors}, `hint`, and `properties`: a list, in the contract's order, of {id, statement, outcome
+    ("pass", "fail", "known", "not checked"), explanation, reproduction, knownReason, skipReason,
+    trim, durationSeconds, requests}."""
+
+    def clean(text: str) -> str:
+        return printable(redact(text))
+
+    writes: dict[str, Any] = {}
+    if results.writes is not None:
+        for kind, ledger in results.writes.kinds.items():
+            writes[kind] = {"checked": ledger.checked, "missed": len(ledger.misses), "summary": clean(ledger.summary())}
+    document = {
+        "schemaVersion": REPORT_SCHEMA_VERSION,
+        "tool": {"name": "session-contract", "version": tool_version},
+        "deployment": {"label": clean(results.label or results.target), "target": clean(results.target)},
+        "startedAt": results.started_at.isoformat() if results.started_at else None,
+        "finishedAt": results.finished_at.isoformat() if results.finished_at else None,
+        "elapsedSeconds": round(results.elapsed, 3),
+        "seed": results.seed,
+        "options": options,
+        "verdict": {"conformant": results.conformant, "text": clean(results.verdict()), "stopped": clean(results.stopped)},
+        "requests": {"total": results.requests, "shared": results.shared_requests},
+        "readYourWrites": writes,
+        "cleanup": {
+            "created": results.hygiene.created,
+            "deleted": results.hygiene.deleted,
+            "leftBehind": list(results.hygiene.left_behind),
+            "errors": [clean(e) for e in results.hygiene.errors],
+        },
+        "hint": clean(results.hint),
+        "properties": [
+            {
+                "id": r.property_id,
+                "statement": PROPERTIES[r.property_id],
+                "outcome": r.status,
+                "explanation": clean(r.explanation),
+                "reproduction": clean(r.reproduction),
+                "knownReason": clean(r.known_reason),
+                "skipReason": clean(r.skip_reason),
+                "trim": r.trim,
+                "durationSeconds": round(r.duration, 3),
+                "requests": r.requests,
+            }
+            for r in ordered(results)
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

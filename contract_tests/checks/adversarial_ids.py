@@ -6,8 +6,8 @@ import uuid
 
 from contract_tests.client import SESSION_PATH, ContractClient
 from contract_tests.expect import expect, expect_status, json_body
+from contract_tests.parallel import ChargedThreadPool
 from contract_tests.registry import contract_property
-from contract_tests.runner import ChargedThreadPool
 
 
 def near_misses(sid: str) -> dict[str, str]:

@@ -13,10 +13,10 @@ from typing import TypeVar
 import httpx
 
 from contract_tests.client import ContractClient
+from contract_tests.context import RunContext
 from contract_tests.expect import ContractViolation, expect, expect_status
+from contract_tests.parallel import concurrently
 from contract_tests.registry import contract_property
-from contract_tests.run import ContractRun
-from contract_tests.runner import concurrently
 from contract_tests.steps import data_of, new_session, try_give_data
 
 T = TypeVar("T")
@@ -69,7 +69,7 @@ def raise_any(*tallies: RoundTally) -> None:
 
 
 @contract_property("concurrency.creates-distinct-none-lost")
-def parallel_creates_give_distinct_ids_and_all_exist(contract_client: ContractClient, contract_run: ContractRun) -> None:
+def parallel_creates_give_distinct_ids_and_all_exist(contract_client: ContractClient, contract_run: RunContext) -> None:
     count = contract_run.options.concurrency
     responses = all_at_once(count, lambda _: contract_client.create())
     for response in responses:
@@ -83,7 +83,7 @@ def parallel_creates_give_distinct_ids_and_all_exist(contract_client: ContractCl
 
 
 @contract_property("concurrency.deletes-leave-others-intact")
-def parallel_deletes_of_distinct_sessions_leave_the_others_intact(contract_client: ContractClient, contract_run: ContractRun) -> None:
+def parallel_deletes_of_distinct_sessions_leave_the_others_intact(contract_client: ContractClient, contract_run: RunContext) -> None:
     count = contract_run.options.concurrency
     sids = concurrently(2 * count, lambda _: new_session(contract_client), together=False)
     with_data = all(concurrently(2 * count, lambda i: try_give_data(contract_client, sids[i], {"index": i}), together=False))
@@ -102,7 +102,7 @@ def parallel_deletes_of_distinct_sessions_leave_the_others_intact(contract_clien
 
 
 @contract_property("concurrency.create-with-id-single-winner")
-def parallel_create_with_one_fresh_id_has_exactly_one_winner(contract_client: ContractClient, contract_run: ContractRun) -> None:
+def parallel_create_with_one_fresh_id_has_exactly_one_winner(contract_client: ContractClient, contract_run: RunContext) -> None:
     """Each round: `--concurrency` create-with-id on one fresh id at once; exactly one 201, every
     other answer 409 (a 500 from a lost race is a violation); the winner's session then exists."""
     count = contract_run.options.concurrency
@@ -121,7 +121,7 @@ def parallel_create_with_one_fresh_id_has_exactly_one_winner(contract_client: Co
 
 
 @contract_property("concurrency.double-delete")
-def a_second_delete_right_after_or_at_once_answers_404(contract_client: ContractClient, contract_run: ContractRun) -> None:
+def a_second_delete_right_after_or_at_once_answers_404(contract_client: ContractClient, contract_run: RunContext) -> None:
     """Per round, two races on a fresh session: a second DELETE sent right after the first answered
     (nothing in between), and two DELETEs sent at once. Each time exactly one answers 200 and the
     other 404 ("Concurrent DELETEs of one id: exactly one 200, the others 404")."""

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from functools import partial
 
 from contract_tests.client import ContractClient
+from contract_tests.context import RunContext
 from contract_tests.expect import expect, expect_status
 from contract_tests.linearizability import ABSENT, EMPTY, Operation, check
-from contract_tests.registry import contract_property
+from contract_tests.parallel import ChargedThreadPool
 from contract_tests.recording import settle, timed, violation_error
-from contract_tests.run import ContractRun
-from contract_tests.runner import ChargedThreadPool
+from contract_tests.registry import contract_property
 from contract_tests.steps import give_data, new_session, read_data
 
 
@@ -39,7 +39,7 @@ def create_or_delete(client: ContractClient, sid: str, number: int) -> Operation
 
 
 @contract_property("concurrency.patches-disjoint-keys-survive")
-def parallel_patches_with_disjoint_keys_all_survive(contract_client: ContractClient, contract_run: ContractRun) -> None:
+def parallel_patches_with_disjoint_keys_all_survive(contract_client: ContractClient, contract_run: RunContext) -> None:
     count = contract_run.options.concurrency
     for round_number in range(3):
         sid = new_session(contract_client)
@@ -56,7 +56,7 @@ def parallel_patches_with_disjoint_keys_all_survive(contract_client: ContractCli
 
 @contract_property("concurrency.create-with-id-and-delete-explained")
 def parallel_create_with_id_and_delete_of_one_id_are_explained_by_some_order(
-    contract_client: ContractClient, contract_run: ContractRun
+    contract_client: ContractClient, contract_run: RunContext
 ) -> None:
     half = max(2, contract_run.options.concurrency // 4)
     for round_number in range(6):

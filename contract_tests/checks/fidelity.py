@@ -8,9 +8,9 @@ import hypothesis
 from hypothesis import HealthCheck, Phase, example, given, settings
 
 from contract_tests.client import SESSION_PATH, ContractClient
+from contract_tests.context import RunContext
 from contract_tests.expect import ContractViolation, expect_status
-from contract_tests.registry import contract_property
-from contract_tests.run import ContractRun
+from contract_tests.registry import HYPOTHESIS, contract_property
 from contract_tests.steps import give_data, new_session, read_data
 from contract_tests.strategies import EDGE_CASES, LARGE_PAYLOAD_BYTES, first_difference, json_equal, json_objects, large_payload
 
@@ -25,8 +25,8 @@ def patch_then_read(client: ContractClient, sid: str, data: dict[str, Any], what
         raise ContractViolation(f"{what} did not round-trip: {first_difference(data, sent)}", client.last_response)
 
 
-@contract_property("data.round-trips-exactly")
-def stored_json_comes_back_exactly(contract_client: ContractClient, contract_run: ContractRun) -> None:
+@contract_property("data.round-trips-exactly", exclusive=HYPOTHESIS, cost=3.0)
+def stored_json_comes_back_exactly(contract_client: ContractClient, contract_run: RunContext) -> None:
     options = contract_run.options
     sid = new_session(contract_client)
     give_data(contract_client, sid, {"plain": 1})  # a target without PATCH cannot store data: blocked, not failed

@@ -6,11 +6,11 @@ import random
 import threading
 
 from contract_tests.client import ContractClient
+from contract_tests.context import RunContext
 from contract_tests.linearizability import Operation, check
-from contract_tests.registry import contract_property
+from contract_tests.parallel import ChargedThreadPool
 from contract_tests.recording import settle, timed, violation_error
-from contract_tests.run import ContractRun
-from contract_tests.runner import ChargedThreadPool
+from contract_tests.registry import contract_property
 from contract_tests.steps import new_session, try_give_data
 
 CLIENTS = 8
@@ -35,8 +35,8 @@ def client_run(client: ContractClient, number: int, pool: list[str], count: int,
     return history
 
 
-@contract_property("linearizability.concurrent-history")
-def concurrent_history_is_linearizable(contract_client: ContractClient, contract_run: ContractRun) -> None:
+@contract_property("linearizability.concurrent-history", cost=4.0)
+def concurrent_history_is_linearizable(contract_client: ContractClient, contract_run: RunContext) -> None:
     options = contract_run.options
     seed = options.seed if options.seed is not None else random.randrange(2**31)
     count = max(20, options.max_examples)

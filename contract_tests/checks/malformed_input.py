@@ -9,8 +9,8 @@ import httpx
 
 from contract_tests.client import SESSION_PATH, ContractClient
 from contract_tests.expect import ContractViolation, expect, json_body
+from contract_tests.parallel import ChargedThreadPool
 from contract_tests.registry import contract_property
-from contract_tests.runner import ChargedThreadPool
 from contract_tests.steps import new_session
 from contract_tests.strategies import json_equal
 

@@ -28,10 +28,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from contract_tests.client import SESSION_PATH, ContractClient
+from contract_tests.context import RunContext
 from contract_tests.expect import ContractViolation, expect, expect_status, json_body
-from contract_tests.registry import contract_property
-from contract_tests.run import ContractRun
-from contract_tests.runner import ChargedThreadPool
+from contract_tests.parallel import ChargedThreadPool
+from contract_tests.registry import HYPOTHESIS, contract_property
 from contract_tests.steps import timestamp
 from contract_tests.strategies import first_difference, json_equal, json_objects
 
@@ -241,8 +241,8 @@ class SessionModel(RuleBasedStateMachine):
             list(self.pool.map(lambda sid: self._write("DELETE", sid), list(self.live)))
 
 
-@contract_property("model.state-machine")
-def random_operation_sequences_agree_with_the_model(contract_client: ContractClient, contract_run: ContractRun) -> None:
+@contract_property("model.state-machine", exclusive=HYPOTHESIS, cost=10.0)
+def random_operation_sequences_agree_with_the_model(contract_client: ContractClient, contract_run: RunContext) -> None:
     options = contract_run.options
     seed = options.seed if options.seed is not None else random.randrange(2**31)
     # Hypothesis' first example of a machine is its simplest (creates only): each machine gets at least 5.

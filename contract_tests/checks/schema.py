@@ -21,9 +21,9 @@ from schemathesis.checks import CHECKS
 from schemathesis.specs.openapi.checks import ensure_resource_availability
 
 from contract_tests.client import ContractClient, as_uuid
+from contract_tests.context import RunContext, active_options
 from contract_tests.expect import ContractViolation
 from contract_tests.registry import contract_property
-from contract_tests.run import ContractRun, active_options
 from session_spec import SPEC_PATH
 
 schema = schemathesis.openapi.from_path(SPEC_PATH)
@@ -87,7 +87,7 @@ def every_response_conforms_to_the_spec(case: schemathesis.Case[Any], contract_c
 
 
 @contract_property("schema.stateful")
-def chains_through_the_links_conform(contract_client: ContractClient, contract_run: ContractRun) -> None:
+def chains_through_the_links_conform(contract_client: ContractClient, contract_run: RunContext) -> None:
     options = contract_run.options
     sent: list[httpx.Response] = []  # the last request the state machine sent, for the reproduction
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-
-import pytest
+from collections.abc import Callable
 
 from contract_tests.client import WRITE_KINDS, ContractClient
+from contract_tests.context import RunContext
 from contract_tests.expect import (
     ContractViolation,
     Findings,
@@ -14,8 +14,7 @@ from contract_tests.expect import (
     expect_status,
     json_body,
 )
-from contract_tests.registry import contract_property
-from contract_tests.run import ContractRun
+from contract_tests.registry import CheckSkipped, contract_property
 from contract_tests.steps import (
     data_of,
     give_data,
@@ -160,13 +159,13 @@ def changing_one_sessions_data_never_changes_another(contract_client: ContractCl
            "the patched session does not hold its own merge", contract_client.last_response)
 
 
-@contract_property("persistence.until-delete")
-def canaries_made_at_the_start_are_unchanged_after_the_window(contract_client: ContractClient, contract_run: ContractRun) -> None:
+@contract_property("persistence.until-delete", canaries=True, cost=5.0)
+def canaries_made_at_the_start_are_unchanged_after_the_window(contract_client: ContractClient, contract_run: RunContext) -> None:
     if contract_run.canary_error is not None:
         raise contract_run.canary_error
     expect(contract_run.canaries, "no canary session could be made at the start of the run")
     wait = contract_run.options.persistence_window - (time.monotonic() - contract_run.canaries_made_at)
-    contract_client.stopping.wait(max(0.0, min(wait, contract_run.remaining_budget())))
+    contract_run.cancel.sleep(max(0.0, min(wait, contract_run.remaining_budget())))
     age = time.monotonic() - contract_run.canaries_made_at
     for sid, snapshot in contract_run.canaries.items():
         response = contract_client.get(sid)
@@ -175,14 +174,22 @@ def canaries_made_at_the_start_are_unchanged_after_the_window(contract_client: C
         expect_status(contract_client.head(sid), 204, f"HEAD on canary after {age:.1f} s")
 
 
-@pytest.mark.parametrize("kind", [pytest.param(kind, marks=contract_property(pid), id=kind) for kind, pid in WRITE_KINDS.items()])
-def every_acknowledged_write_of_a_kind_was_visible_to_the_next_request(contract_client: ContractClient, kind: str) -> None:
-    """One property per write kind (a deviations file can list one without hiding the others):
+def _read_your_writes_of(kind: str) -> Callable[[ContractClient], None]:
+    """The check of one write kind (a deviations file can list one without hiding the others):
     how many were late, the rate, and how long until they showed (median and maximum, in ms)."""
-    ledger = contract_client.writes.kinds[kind]
-    if not ledger.checked:
-        pytest.skip(f"the run made no acknowledged {kind} write")
-    if ledger.misses:
-        first = ledger.misses[0]
-        raise ContractViolation(f"{kind}: {ledger.summary()}; first: {first.write}: {first.observed}",
-                                reproduction=first.reproduction)
+
+    def every_acknowledged_write_was_visible_to_the_next_request(contract_client: ContractClient) -> None:
+        ledger = contract_client.writes.kinds[kind]
+        if not ledger.checked:
+            raise CheckSkipped(f"the run made no acknowledged {kind} write")
+        if ledger.misses:
+            first = ledger.misses[0]
+            raise ContractViolation(f"{kind}: {ledger.summary()}; first: {first.write}: {first.observed}",
+                                    reproduction=first.reproduction)
+
+    every_acknowledged_write_was_visible_to_the_next_request.__qualname__ += f"[{kind}]"
+    return every_acknowledged_write_was_visible_to_the_next_request
+
+
+for _kind, _pid in WRITE_KINDS.items():
+    contract_property(_pid, phase="last", cost=0.0, measures=(_kind,))(_read_your_writes_of(_kind))

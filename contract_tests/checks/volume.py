@@ -7,10 +7,10 @@ with GET first. So 2,000 sessions take about 4,400 requests and leave nothing fo
 from __future__ import annotations
 
 from contract_tests.client import SESSION_PATH, ContractClient, data_of
+from contract_tests.context import RunContext
 from contract_tests.expect import expect, expect_status
+from contract_tests.parallel import ChargedThreadPool
 from contract_tests.registry import contract_property
-from contract_tests.run import ContractRun
-from contract_tests.runner import ChargedThreadPool
 from contract_tests.steps import new_session, try_give_data
 
 EARLIEST = 5
@@ -33,9 +33,9 @@ def make_filler(client: ContractClient, index: int) -> tuple[str | None, str]:
     return sid, "live"
 
 
-@contract_property("persistence.under-volume")
+@contract_property("persistence.under-volume", cost=8.0)
 def sessions_survive_thousands_of_concurrent_creates_patches_and_deletes(
-    contract_client: ContractClient, contract_run: ContractRun
+    contract_client: ContractClient, contract_run: RunContext
 ) -> None:
     options = contract_run.options
     earliest = [new_session(contract_client) for _ in range(EARLIEST)]

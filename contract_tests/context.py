@@ -1,0 +1,38 @@
+"""What a check sees of its run (`contract_run`): the options, the canaries, the budget, the token."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from contract_tests.cancel import CancelToken
+from contract_tests.expect import ContractViolation
+from contract_tests.options import RunOptions
+
+
+@dataclass
+class RunContext:
+    """The run as the checks see it. `canaries` maps each canary session id to the GET body recorded
+    when it was made (`canaries_made_at`, time.monotonic()); `canary_error` is why none could be made."""
+
+    options: RunOptions
+    cancel: CancelToken
+    started: float = field(default_factory=time.monotonic)
+    canaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    canaries_made_at: float = 0.0
+    canary_error: ContractViolation | None = None
+
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.monotonic() - self.started
+
+    def over_budget(self) -> bool:
+        """Whether `--time-budget` is used up (never, without one)."""
+        return self.options.time_budget > 0 and self.elapsed() >= self.options.time_budget
+
+    def remaining_budget(self) -> float:
+        """Seconds left of `--time-budget` (infinite without one)."""
+        if self.options.time_budget <= 0:
+            return float("inf")
+        return max(self.options.time_budget - self.elapsed(), 0.0)

@@ -1,0 +1,56 @@
+"""The target of a run: the reference served on loopback when no `--base-url` is given, and the
+probe that tells "nothing answers there" (exit 2) from "it answers, let us check it"."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+
+class TargetUnreachable(Exception):
+    """The target did not answer at all (connection refused, DNS, TLS, timeout); one line for the user."""
+
+
+def serve_reference() -> Any:
+    """Start the reference implementation on an ephemeral loopback port; returns the started server
+    (`.base_url`, `.stop()`)."""
+    from reference_impl import create_app
+    from reference_impl.serving import LiveServer
+
+    app = create_app()
+    server = LiveServer(app).start()
+    server.app = app
+    return server
+
+
+def probe(base_url: str, headers: Mapping[str, str], timeout: float = 5.0) -> str:
+    """Raise TargetUnreachable unless something answers HTTP at `base_url`; return a one-line hint
+    (or "") when `base_url` looks like the API's path rather than the service root."""
+    root = base_url.rstrip("/")
+    try:
+        health = httpx.get(root + "/health", headers=dict(headers), timeout=timeout)
+        if root.endswith("/api/v1"):
+            return (f"hint: --base-url ends in /api/v1, but the suite adds /api/v1 itself; "
+                    f"try --base-url {root.removesuffix('/api/v1') or '/'}")
+        if health.status_code == 404:
+            probe_id = "00000000-0000-4000-8000-000000000000"
+            api = httpx.get(f"{root}/api/v1/session/{probe_id}", headers=dict(headers), timeout=timeout)
+            named = api.status_code == 404 and probe_id in api.text
+            if not named and api.status_code in (404, 405):
+                return ("hint: --base-url answers 404 on /health and on /api/v1/session/{id}; "
+                        "is it the service root (without /api/v1, with any gateway prefix)?")
+    except httpx.TransportError as exc:
+        reason = type(exc).__name__
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        raise TargetUnreachable(f"target unreachable: {_shown(base_url)} ({reason}{': ' + detail if detail else ''})") from None
+    except httpx.InvalidURL as exc:
+        raise TargetUnreachable(f"invalid --base-url {_shown(base_url)!r}: {exc}") from None
+    return ""
+
+
+def _shown(url: str) -> str:
+    from contract_tests.options import without_credentials
+
+    return without_credentials(url)
