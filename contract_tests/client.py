@@ -189,6 +189,7 @@ class ContractClient:
         verify_writes: bool = True,
         concurrency: int = 24,
         cancel: CancelToken | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.user_headers = dict(headers or {})
@@ -202,7 +203,7 @@ class ContractClient:
         # httpx's default of 20 kept alive, 24-thread runs closed and reopened connections on every request, and a busy
         # machine then saw EBADF.
         limits = httpx.Limits(max_connections=max(100, 4 * self.concurrency, burst), max_keepalive_connections=max(20, 2 * self.concurrency, burst))
-        self.http = httpx.Client(base_url=self.base_url, headers=self.user_headers, timeout=timeout, limits=limits)
+        self.http = httpx.Client(base_url=self.base_url, headers=self.user_headers, timeout=timeout, limits=limits, transport=transport)
         self.request_count = 0
         self.requests_by_property: dict[str, int] = {}
         self.writes = WriteLedger()

@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+
 from contract_tests.cancel import Cancelled, CancelToken
 from contract_tests.client import SHARED, ContractClient, Hygiene, current_property
 from contract_tests.context import RunContext
@@ -164,12 +166,13 @@ class Engine:
     """One conformance run of `checks` against `options.base_url` (or the reference). Use once."""
 
     def __init__(self, options: RunOptions, checks: list[Check], on_event: Callable[[Event], None] | None = None,
-                 *, workers: int | None = None, handle_signals: bool = True) -> None:
+                 *, workers: int | None = None, handle_signals: bool = True, transport: httpx.BaseTransport | None = None) -> None:
         self.options = options
         self.checks = list(checks)
         self.on_event = on_event or (lambda event: None)
         self.workers = workers or max(2, options.concurrency // 4)
         self.handle_signals = handle_signals
+        self.transport = transport  # for in-process tests: every request of the run goes through it
         self.cancel = CancelToken()  # set by the first stop: no new request, checks end
         self.abort = CancelToken()  # set by the second stop: cleanup is skipped
         self.redact = Redactor(options.headers.values())
@@ -203,7 +206,7 @@ class Engine:
             self.abort.cancel("stopped twice: cleanup skipped")
 
     def _on_signal(self, signum: int, frame: Any) -> None:
-        self.stop("interrupted" if signum == signal.SIGINT else "terminated (SIGTERM)")
+        self.stop("interrupted" if signum == signal.SIGINT else "interrupted (SIGTERM)")
 
     # --- events and waits --------------------------------------------------------------------
 
@@ -279,12 +282,12 @@ class Engine:
                 self.target = self.server.base_url
             else:
                 self.target = self.options.base_url
-            self.hint = probe(self.target, self.options.headers)
+            self.hint = probe(self.target, self.options.headers, transport=self.transport)
             self.cancel.check()
             client = ContractClient(
                 self.target, self.options.headers, max_rps=self.options.max_rps, burst=self.options.concurrency,
                 redactor=self.redact, timeout=self.options.request_timeout, concurrency=self.options.concurrency,
-                cancel=self.cancel,
+                cancel=self.cancel, transport=self.transport,
             )
             if self.options.request_log:
                 client.log = []
@@ -438,7 +441,14 @@ class Engine:
         outcome: list[Hygiene] = []
         bound = self.options.cleanup_timeout
         began = time.monotonic()
-        worker = self._in_worker(lambda: outcome.append(client.cleanup(timeout=bound, abort=self.abort)), "contract-cleanup")
+
+        def clean() -> None:
+            try:
+                outcome.append(client.cleanup(timeout=bound, abort=self.abort))
+            except BaseException:  # skipped by a second stop: what is not confirmed gone is reported below
+                return
+
+        worker = self._in_worker(clean, "contract-cleanup")
         announced = False
 
         def going() -> bool:

@@ -25,18 +25,33 @@ def serve_reference() -> Any:
     return server
 
 
-def probe(base_url: str, headers: Mapping[str, str], timeout: float = 5.0) -> str:
+_PROBED: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+
+
+def probe(base_url: str, headers: Mapping[str, str], timeout: float = 5.0, transport: httpx.BaseTransport | None = None) -> str:
     """Raise TargetUnreachable unless something answers HTTP at `base_url`; return a one-line hint
-    (or "") when `base_url` looks like the API's path rather than the service root."""
+    (or "") when `base_url` looks like the API's path rather than the service root. Asks the
+    target once per process (the CLI probes before anything starts, the engine again at set-up)."""
+    key = (base_url, tuple(sorted(headers.items())))
+    if transport is not None:
+        with httpx.Client(transport=transport, headers=dict(headers), timeout=timeout) as http:
+            return _probe(http, base_url)
+    if key not in _PROBED:
+        with httpx.Client(headers=dict(headers), timeout=timeout) as http:
+            _PROBED[key] = _probe(http, base_url)
+    return _PROBED[key]
+
+
+def _probe(http: httpx.Client, base_url: str) -> str:
     root = base_url.rstrip("/")
     try:
-        health = httpx.get(root + "/health", headers=dict(headers), timeout=timeout)
+        health = http.get(root + "/health")
         if root.endswith("/api/v1"):
             return (f"hint: --base-url ends in /api/v1, but the suite adds /api/v1 itself; "
                     f"try --base-url {root.removesuffix('/api/v1') or '/'}")
         if health.status_code == 404:
             probe_id = "00000000-0000-4000-8000-000000000000"
-            api = httpx.get(f"{root}/api/v1/session/{probe_id}", headers=dict(headers), timeout=timeout)
+            api = http.get(f"{root}/api/v1/session/{probe_id}")
             named = api.status_code == 404 and probe_id in api.text
             if not named and api.status_code in (404, 405):
                 return ("hint: --base-url answers 404 on /health and on /api/v1/session/{id}; "

@@ -1,0 +1,224 @@
+"""`session-contract run` as a user meets it at its edges: misconfiguration, Ctrl-C and SIGTERM at any
+moment, answers that drip or hang, progress in a CI log, the JSON report. Real subprocesses against
+servers on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from reference_impl import create_app
+from reference_impl.serving import LiveServer
+
+COMMAND = [sys.executable, "-m", "contract_tests.cli", "run"]
+
+
+def _default_signals() -> None:
+    """A shell that starts a job in the background sets SIGINT to "ignore" for it: undo that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class CountingServer:
+    """A TCP listener on loopback that counts connections and answers nothing useful."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--base-url", ""], "--base-url is empty"),
+    (["--base-url", "  "], "--base-url is empty"),
+    (["--base-url", "{host}"], "needs a scheme"),
+    (["--base-url", "ftp://{host}"], "scheme 'ftp' is not supported"),
+    (["--max-rps", "-1"], "--max-rps must be 0 (no limit) or at least 0.1, got -1"),
+    (["--time-budget", "-5"], "--time-budget must be 0 (no budget) or at least 1"),
+    (["--concurrency", "5"], "--concurrency must be 20 to 1000, got 5"),
+    (["--max-examples", "0"], "--max-examples must be 1 to 100000"),
+    (["--request-timeout", "0"], "--request-timeout must be 0.1 to 3600"),
+    (["--cleanup-timeout", "nan"], "--cleanup-timeout expects a finite number"),
+    (["--volume", "many"], "--volume expects an integer, got 'many'"),
+    (["--property", "no.such.*"], "no property id matches 'no.such.*'"),
+], ids=lambda value: value if isinstance(value, str) else " ".join(value))
+def test_misconfiguration_is_one_line_exit_2_before_anything_is_sent(args: list[str], says: str, tmp_path: Path) -> None:
+    server = CountingServer()
+    try:
+        host = server.url.removeprefix("http://")
+        argv = [a.replace("{host}", host) for a in args]
+        if "--base-url" not in argv:
+            argv = ["--base-url", server.url, *argv]
+        done = subprocess.run([*COMMAND, *argv], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        time.sleep(0.3)
+    finally:
+        server.close()
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0] and "Traceback" not in done.stderr
+    assert done.stdout == "" and server.connections == 0
+
+
+def test_help_states_each_numeric_options_range() -> None:
+    done = subprocess.run([*COMMAND, "--help"], capture_output=True, text=True, timeout=60)
+    text = " ".join(done.stdout.split())
+    for phrase in ("0 (no limit) or at least 0.1", "0 (no budget) or at least 1", "20 to 1000", "--report-json PATH", "--label NAME",
+                   "--cleanup-timeout S"):
+        assert phrase in text
+
+
+def _start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], list[tuple[float, str]]]:
+    """Start a run; its stdout lines are collected with the time each arrived."""
+    process = subprocess.Popen([*COMMAND, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                               preexec_fn=_default_signals)
+    lines: list[tuple[float, str]] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append((time.monotonic(), line.rstrip("\n")))
+
+    threading.Thread(target=read, daemon=True).start()
+    return process, lines
+
+
+def _wait(process: subprocess.Popen[str], timeout: float, lines: list[tuple[float, str]]) -> float:
+    began = time.monotonic()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        shown = "\n".join(line for _, line in lines[-40:])
+        raise AssertionError(f"the run did not end within {timeout} s of the signal:\n{shown}") from None
+    time.sleep(0.2)  # let the reader take the last lines
+    return time.monotonic() - began
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_at_a_random_moment_ends_the_run_cleans_up_and_tells_the_truth(signum: int, tmp_path: Path) -> None:
+    """Ctrl-C or SIGTERM somewhere in a default run: it ends (a generous bound: this proves it ends,
+    the soak benchmark measures how fast), exit 1, "interrupted", nothing left on the target."""
+    app = create_app()
+    moment = random.Random().uniform(1.0, 12.0)
+    with LiveServer(app) as server:
+        process, lines = _start(["--base-url", server.base_url, "--report-json", "run.json"], tmp_path)
+        time.sleep(moment)
+        process.send_signal(signum)
+        _wait(process, 60, lines)
+        left = asyncio.run(_count(app))
+    output = "\n".join(line for _, line in lines)
+    assert process.returncode in (0, 1), output  # 0 only if the run had already ended
+    if process.returncode == 1:
+        assert "interrupted" in output
+    assert left == 0, f"stopped at {moment:.1f} s: {left} sessions left behind\n{output[-2000:]}"
+    report = json.loads((tmp_path / "run.json").read_text())
+    assert report["cleanup"]["leftBehind"] == []
+
+
+def test_a_second_ctrl_c_skips_cleanup_and_prints_the_ids_left_behind(tmp_path: Path) -> None:
+    """A target whose DELETEs take 3 s each: the first Ctrl-C starts cleanup, the second skips it."""
+    app = create_app()
+
+    async def slow_deletes(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "DELETE":
+            await asyncio.sleep(3)
+        await app(scope, receive, send)
+
+    with LiveServer(slow_deletes) as server:
+        process, lines = _start(["--base-url", server.base_url, "--property", "persistence.until-delete",
+                                 "--persistence-window", "120", "--cleanup-timeout", "60"], tmp_path)
+        deadline = time.monotonic() + 60
+        while not any("checking" in line for _, line in lines) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.5)  # the canaries are made: three sessions live on the target
+        process.send_signal(signal.SIGINT)
+        while not any(line.startswith("cleanup: deleting") for _, line in lines) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        _wait(process, 30, lines)
+        count = asyncio.run(_count(app))
+        output = "\n".join(line for _, line in lines)
+        left_line = next((line for _, line in lines if line.startswith("left behind (")), "")
+        printed = left_line.partition(": ")[2].split(", ") if left_line else []
+        found = [httpx.head(f"{server.base_url}/api/v1/session/{sid}").status_code for sid in printed]
+    assert process.returncode == 1
+    assert "skipping cleanup" in output
+    assert count == 3 and left_line.startswith("left behind (3): "), output[-2000:]
+    assert found == [204] * 3  # exactly the sessions still on the target
+
+
+def test_progress_arrives_from_the_first_second_and_never_pauses_long(tmp_path: Path) -> None:
+    """The first line is printed before the checks are even imported; a heartbeat keeps a quiet
+    phase (a 12 s persistence window) visible in a CI log."""
+    app = create_app()
+    with LiveServer(app) as server:
+        began = time.monotonic()
+        process, lines = _start(["--base-url", server.base_url, "--property", "persistence.until-delete", "--property", "health.*",
+                                 "--persistence-window", "12"], tmp_path)
+        _wait(process, 120, lines)
+    assert process.returncode == 0, "\n".join(line for _, line in lines)
+    stamps = [began] + [t for t, _ in lines]
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    assert any("... " in line and "running persistence.until-delete" in line for _, line in lines)
+    assert max(gaps) < 8.0  # the heartbeat comes every 5 s; 3 s of slack for a busy machine
+
+
+def test_the_json_report_holds_what_the_other_formats_show(tmp_path: Path) -> None:
+    app = create_app()
+    with LiveServer(app) as server:
+        done = subprocess.run([*COMMAND, "--base-url", server.base_url, "--label", "staging", "--property", "health.*",
+                               "--property", "create.*", "--header", "X-Token: t0k3n-v4lue", "--report-json", "out/run.json", "--seed", "7"],
+                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = (tmp_path / "out" / "run.json").read_text()
+    report = json.loads(text)
+    assert report["schemaVersion"] == 1 and report["tool"]["name"] == "session-contract"
+    assert report["deployment"]["label"] == "staging" and report["seed"] == 7
+    assert report["options"]["header"] == {"X-Token": "<redacted>"} and "t0k3n-v4lue" not in text
+    assert report["startedAt"] <= report["finishedAt"] and report["verdict"]["conformant"] is True
+    ids = [p["id"] for p in report["properties"]]
+    assert ids == ["health.ok", "create.fresh-id", "create.read-your-writes"]
+    assert all(p["outcome"] == "pass" and p["requests"] > 0 for p in report["properties"])
+    assert report["cleanup"]["leftBehind"] == [] and report["requests"]["total"] > 0
+
+
+async def _count(app: Any) -> int:
+    return int(await app.store.count())
+
