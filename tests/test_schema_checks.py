@@ -4,6 +4,8 @@ them, with a real client against the reference (and a broken variant) served on 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -47,6 +49,13 @@ def test_both_schema_checks_are_registered_as_hypothesis_exclusive() -> None:
     for pid in ("schema.stateless", "schema.stateful"):
         assert REGISTRY[pid].exclusive == HYPOTHESIS
         assert REGISTRY[pid].parameters == ("contract_client", "contract_run")
+
+
+def test_importing_the_schema_checks_loads_neither_schemathesis_nor_hypothesis() -> None:
+    # The registry imports every check module, even when no schema check is selected.
+    code = "import sys, contract_tests.checks.schema; print(sorted({'schemathesis', 'hypothesis'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_the_reference_passes_schema_stateless_and_stateful(contract_client: ContractClient) -> None:
