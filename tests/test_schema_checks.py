@@ -82,6 +82,7 @@ def test_a_500_on_a_malformed_id_fails_schema_stateless_with_the_curl_line_of_th
         client.cleanup()
     violation = caught.value
     assert "Server error" in violation.explanation
+    assert "also failing: " in violation.explanation  # every operation ran: one failure hides no other
     assert violation.response is not None and violation.response.status_code == 500
     assert violation.reproduction.startswith("curl ") and server.base_url in violation.reproduction
     assert violation.reproduction == client.curl(violation.response.request)

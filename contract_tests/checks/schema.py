@@ -41,11 +41,7 @@ if TYPE_CHECKING:
 
     from contract_tests.cancel import CancelToken
 
-# In the stateful phase, ensure_resource_availability (ST302) misreads the ownership rule: a PATCH
-# or DELETE whose id the run does not own is sent to a fresh id instead, and its 404 is taken for
-# "created resource not found". Read-after-create is checked by create.read-your-writes and, after
-# every write of the run, by consistency.read-your-writes.
-CHANGING = {"POST", "PATCH", "DELETE"}
+CHANGING = {"POST", "PATCH", "DELETE"}  # methods sent only to ids the run owns (the ownership rule)
 MAX_REPORTED = 5  # other failing operations named in a report; the rest are counted
 
 
@@ -145,6 +141,7 @@ def explicit_cases(operation: schemathesis.APIOperation, feedback: FeedbackSourc
     `schema.parametrize()` attached to each test as explicit examples, and what makes a 500 on a
     malformed id a certain finding rather than a likely one."""
     from schemathesis.generation.drivers import CoverageGenerator, ExamplesGenerator
+    from schemathesis.generation.meta import content_type_probes_first
     from schemathesis.generation.overrides import Override
 
     schema = operation.schema
@@ -153,7 +150,7 @@ def explicit_cases(operation: schemathesis.APIOperation, feedback: FeedbackSourc
                                  fill_missing=schema.config.phases_for(operation=operation).examples.fill_missing)
     probes = CoverageGenerator(operation=operation, generation_modes=coverage.modes, generation_config=coverage,
                                auth_storage=None, override=Override(), feedback=feedback)
-    return [*examples, *_content_type_probes_first(probes)]
+    return [*examples, *content_type_probes_first(probes)]
 
 
 @functools.cache
@@ -166,13 +163,7 @@ def spec_feedback() -> FeedbackSources:
     return FeedbackSources(constants_value_source=make_constants_value_source(loaded_schema()))
 
 
-def _content_type_probes_first(cases: Any) -> list[schemathesis.Case]:
-    from schemathesis.generation.meta import content_type_probes_first
-
-    return content_type_probes_first(cases)
-
-
-def _violation(exc: BaseException, client: ContractClient, label: str) -> ContractViolation:
+def _violation(exc: BaseException, client: ContractClient, label: str) -> tuple[str, ContractViolation]:
     """The violation a failed operation test shows, naming the operation: the first one Hypothesis
     raised (it groups distinct failures); any other error becomes one showing the client's last answer."""
     while isinstance(exc, BaseExceptionGroup):
@@ -181,18 +172,18 @@ def _violation(exc: BaseException, client: ContractClient, label: str) -> Contra
         last = client.last_response
         exc = ContractViolation(client.redact(_explain(exc)), last,
                                 reproduction=client.curl(last.request) if last is not None else "")
-    return ContractViolation(f"{label}: {exc.explanation}", exc.response, reproduction=exc.reproduction)
+    return label, ContractViolation(f"{label}: {exc.explanation}", exc.response, reproduction=exc.reproduction)
 
 
-def _report(violations: list[ContractViolation]) -> None:
+def _report(violations: list[tuple[str, ContractViolation]]) -> None:
     """Raise the first operation's violation, naming the other operations that failed too (each test
     of an operation ran to its end); the first one's request reproduces it."""
     if not violations:
         return
-    first, others = violations[0], violations[1:]
+    (_, first), others = violations[0], violations[1:]
     if not others:
         raise first
-    labels = [v.explanation.split(": ", 1)[0] for v in others]
+    labels = [label for label, _ in others]
     shown = ", ".join(labels[:MAX_REPORTED]) + (f" and {len(labels) - MAX_REPORTED} more" if len(labels) > MAX_REPORTED else "")
     raise ContractViolation(f"{first.explanation}\n  (also failing: {shown})", first.response, reproduction=first.reproduction)
 
@@ -215,11 +206,11 @@ def every_response_conforms_to_the_spec(contract_client: ContractClient, contrac
         max_examples=options.max_examples, deadline=None, database=None, derandomize=False, print_blob=False,
         suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate], verbosity=Verbosity.quiet,
     )
-    violations: list[ContractViolation] = []
+    violations: list[tuple[str, ContractViolation]] = []
     for result in schema.get_all_operations():
         cancel.check()
         if isinstance(result, Err):  # an operation Schemathesis cannot read: the spec's fault, reported
-            violations.append(ContractViolation(f"openapi.yaml: {_explain(result.err())}"))
+            violations.append(("openapi.yaml", ContractViolation(f"openapi.yaml: {_explain(result.err())}")))
             continue
         operation = result.ok()
         cases = st.one_of([operation.as_strategy(generation_mode=mode, feedback=feedback) for mode in modes])
@@ -252,6 +243,10 @@ def chains_through_the_links_conform(contract_client: ContractClient, contract_r
     from schemathesis.specs.openapi.checks import ensure_resource_availability
 
     options, cancel = contract_run.options, contract_run.cancel
+    # ensure_resource_availability (ST302) misreads the ownership rule: a PATCH or DELETE whose id the
+    # run does not own is sent to a fresh id instead, and its 404 is taken for "created resource not
+    # found". Read-after-create is checked by create.read-your-writes and, after every write of the
+    # run, by consistency.read-your-writes.
     sent: list[httpx.Response] = []  # the last request the state machine sent, for the reproduction
 
     class Workflow(loaded_schema().as_state_machine()):  # type: ignore[misc]
