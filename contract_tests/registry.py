@@ -51,7 +51,7 @@ CHECK_MODULES: tuple[str, ...] = (
     "contract_tests.checks.concurrent_writers",
     "contract_tests.checks.history",
     "contract_tests.checks.model",
-    # "contract_tests.checks.schema",  # TODO(engine): back once it runs without pytest
+    "contract_tests.checks.schema",
 )
 """The modules that define checks, imported by `load_checks()`."""
 
