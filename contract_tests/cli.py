@@ -20,10 +20,14 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from contract_tests.options import OPTIONS, RunOptions, UsageError, add_cli_options, build_options
 from session_spec import toolkit_version
+
+if TYPE_CHECKING:
+    from contract_tests.redaction import Redactor
+    from contract_tests.report import RunResults
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 LEFT_BEHIND_SHOWN = 200  # ids printed on the terminal after a stop; every id is in the JSON report
@@ -149,17 +153,16 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
     return code
 
 
-def write_reports(options: RunOptions, results: object, redact: object) -> list[tuple[str, str]]:
+def write_reports(options: RunOptions, results: RunResults, redact: Redactor) -> list[tuple[str, str]]:
     """Write the JUnit XML, Markdown and JSON reports asked for; [(label, path)] of those written."""
-    from contract_tests.report import RunResults, render_json, render_junit, render_markdown
+    from contract_tests.report import render_json, render_junit, render_markdown
 
-    assert isinstance(results, RunResults)
     written: list[tuple[str, str]] = []
-    renders = (
-        ("JUnit XML", options.junit_xml, lambda: render_junit(results, redact)),  # type: ignore[arg-type]
-        ("Markdown report", options.report_md, lambda: render_markdown(results, redact)),  # type: ignore[arg-type]
+    renders: tuple[tuple[str, str | None, Callable[[], str]], ...] = (
+        ("JUnit XML", options.junit_xml, lambda: render_junit(results, redact)),
+        ("Markdown report", options.report_md, lambda: render_markdown(results, redact)),
         ("JSON report", options.report_json,
-         lambda: render_json(results, redact, tool_version=toolkit_version(), options=options_for_report(options))),  # type: ignore[arg-type]
+         lambda: render_json(results, redact, tool_version=toolkit_version(), options=options_for_report(options))),
     )
     for label, path, render in renders:
         if path:

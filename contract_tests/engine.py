@@ -243,7 +243,7 @@ class Engine:
 
     def run(self) -> RunResults:
         """Run every check; return the results. Raises TargetUnreachable if the target does not answer."""
-        previous: list[tuple[int, Any]] = []
+        previous: list[tuple[signal.Signals, Any]] = []
         if self.handle_signals and threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 previous.append((signum, signal.signal(signum, self._on_signal)))

@@ -56,7 +56,8 @@ def property_of(item: pytest.Item) -> str | None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """`--contract-property`/`--contract-skip-property` deselect; known deviations become xfail."""
     options = config.stash[OPTIONS_KEY]
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         pid = property_of(item)
         (keep if pid is None or matches(pid, options.select, options.skip) else drop).append(item)

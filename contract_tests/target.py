@@ -19,10 +19,7 @@ def serve_reference() -> Any:
     from reference_impl import create_app
     from reference_impl.serving import LiveServer
 
-    app = create_app()
-    server = LiveServer(app).start()
-    server.app = app
-    return server
+    return LiveServer(create_app()).start()
 
 
 _PROBED: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}

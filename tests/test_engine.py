@@ -71,7 +71,7 @@ class StandIn:
             return httpx.Response(200, json={"sessionId": sid, "message": "Session deleted successfully"})
 
 
-def make_check(pid: str, func: Callable[..., None], **traits: Any) -> Check:
+def make_check(pid: str, func: Callable[..., Any], **traits: Any) -> Check:
     return Check(pid, func, **traits)
 
 
