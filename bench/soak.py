@@ -9,11 +9,11 @@ temporary folder, then:
 
 1. Runs `session-contract run --base-url URL` with default options `--runs` times against each store
    (alternating stores). A run that exits non-zero against the correct mock is a false failure; its
-   output is kept in the output folder. Per run: wall time, time from process start to the first
+   output is kept in the `--keep` folder. Per run: wall time, time from process start to the first
    line on stdout and to the first progress line (`--progress-regex`, by default the suite's
    `[ n/N]` line per finished check), and the longest gap between two consecutive stdout lines
    (each line timestamped as it is read).
-2. Interrupts `--interrupts` more runs (stores alternating in pairs, so both signals meet both stores)
+2. Interrupts `--interrupts` more runs (any 4 in a row cover each store with each signal)
    at a moment drawn uniformly from [1 s, typical run length] (`--seed`; the typical length is the
    median wall time of step 1, or `--run-length`), with SIGINT and SIGTERM alternately, sent to the
    run's process group as a terminal's Ctrl-C is. Measures the time from the signal to the exit; a
