@@ -2,6 +2,7 @@
 
 - `POST /__mock/reset`     empty the store and the request journal
 - `GET  /__mock/requests`  the journal of the last N requests (method, path, query, status, time)
+- `GET  /__mock/sessions`  the store, read-only: `{"count", "sessions": [Session, ...]}`, oldest first
 - `POST /__mock/sessions`  seed sessions from a JSON body in the seed format (see mock_server.seed)
 - `GET  /__mock/`          this list
 - `GET  /`                 where things are: Swagger UI, the API, the spec, the admin routes
@@ -42,7 +43,7 @@ class AdminRoutes:
             f"{ADMIN_ROOT}/": {"GET": self.index},
             f"{ADMIN_ROOT}/reset": {"POST": self.reset},
             f"{ADMIN_ROOT}/requests": {"GET": self.requests},
-            f"{ADMIN_ROOT}/sessions": {"POST": self.seed},
+            f"{ADMIN_ROOT}/sessions": {"GET": self.sessions, "POST": self.seed},
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -83,6 +84,11 @@ class AdminRoutes:
 
     async def requests(self, request: Request) -> Response:
         return JSONResponse({"limit": self.journal.limit, "requests": self.journal.entries()})
+
+    async def sessions(self, request: Request) -> Response:
+        """What the store holds, each record in the API's `Session` shape (which is also the seed format)."""
+        records = await self.store.records()
+        return JSONResponse({"count": len(records), "sessions": [record.to_json() for record in records]})
 
     async def seed(self, request: Request) -> Response:
         content_type = request.headers.get("content-type", "")

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reference_impl.store import SessionExists, SessionRecord, SessionStore, StorageError, next_update_time
+from reference_impl.store import SessionExists, SessionRecord, SessionStore, StorageError, next_update_time, oldest_first
 
 APPLICATION_ID = 0x5345534D  # "SESM": marks a file as a session-mock state file
 SCHEMA_VERSION = 1
@@ -167,6 +167,10 @@ class SqliteSessionStore(SessionStore):
 
     async def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM sessions").fetchone()[0])
+
+    async def records(self) -> list[SessionRecord]:
+        rows = self._db.execute("SELECT session_id, data, created_at, updated_at FROM sessions").fetchall()
+        return sorted(map(_record, rows), key=oldest_first)
 
     async def close(self) -> None:
         self._db.close()

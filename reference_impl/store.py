@@ -72,6 +72,11 @@ class SessionRecord:
         }
 
 
+def oldest_first(record: SessionRecord) -> tuple[datetime, str]:
+    """The sort key of `SessionStore.records`: creation time, then id (times from seeds may carry any UTC offset)."""
+    return record.created_at, str(record.session_id)
+
+
 def next_update_time(previous: datetime) -> datetime:
     """Now, but strictly after `previous`, so `updatedAt` only ever moves forward."""
     return max(utc_now(), previous + timedelta(microseconds=1))
@@ -110,6 +115,10 @@ class SessionStore(abc.ABC):
     @abc.abstractmethod
     async def count(self) -> int:
         """How many sessions are stored."""
+
+    @abc.abstractmethod
+    async def records(self) -> list[SessionRecord]:
+        """Every stored session (copies), oldest first: by `created_at`, then by id."""
 
     async def close(self) -> None:
         """Release resources; the default store has none."""
@@ -158,3 +167,6 @@ class InMemorySessionStore(SessionStore):
 
     async def count(self) -> int:
         return len(self._sessions)
+
+    async def records(self) -> list[SessionRecord]:
+        return [record.copy() for record in sorted(self._sessions.values(), key=oldest_first)]

@@ -26,7 +26,7 @@ from tests.mock_process import MockProcess
 
 SESSION = "/api/v1/session"
 OPERATIONS = operations(load_spec(SPEC_PATH))
-GET_ROUTES = ["/api/v1/openapi.json", "/api/v1/openapi.yaml", "/api/v1/ui/", "/__mock/", "/__mock/requests", "/health", SESSION, "/"]
+GET_ROUTES = ["/api/v1/openapi.json", "/api/v1/openapi.yaml", "/api/v1/ui/", "/__mock/", "/__mock/requests", "/__mock/sessions", "/health", SESSION, "/"]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_head_works_wherever_get_does_and_a_405_lists_get_and_head(http: httpx.C
 
 @pytest.mark.parametrize(("path", "allow"), [
     ("/__mock/reset", "POST"),
-    ("/__mock/sessions", "POST"),
+    ("/__mock/sessions", "GET, HEAD, POST"),
     (f"{SESSION}/{uuid.uuid4()}", "DELETE, GET, HEAD, PATCH, POST"),
     (SESSION, "GET, HEAD, POST"),
     ("/health", "GET, HEAD"),
