@@ -222,3 +222,47 @@ def test_the_json_report_holds_what_the_other_formats_show(tmp_path: Path) -> No
 async def _count(app: Any) -> int:
     return int(await app.store.count())
 
+
+
+async def _dripping(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """/health answers at once; every other answer drips one byte a second, or (`/api/v1/session`
+    with a HEAD) never sends its headers at all."""
+    if scope["type"] == "lifespan":
+        while (message := await receive())["type"] != "lifespan.shutdown":
+            await send({"type": message["type"] + ".complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    if scope["path"] == "/health":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"message": "OK"}'})
+        return
+    if scope["method"] == "HEAD":
+        await asyncio.sleep(3600)  # hung: no headers, ever
+    body = b'{"sessionId": "00000000-0000-4000-8000-000000000000", "message": "' + b"x" * 120 + b'"}'
+    await send({"type": "http.response.start", "status": 201, "headers": [(b"content-type", b"application/json"),
+                                                                          (b"content-length", str(len(body)).encode())]})
+    for index in range(len(body)):
+        await send({"type": "http.response.body", "body": body[index:index + 1], "more_body": index < len(body) - 1})
+        await asyncio.sleep(1.0)
+
+
+def test_answers_that_drip_or_hang_are_bounded_by_the_request_timeout_and_the_budget(tmp_path: Path) -> None:
+    """`--request-timeout 2 --time-budget 5` against a target whose answers drip or hang: the run
+    ends by itself (it used to take 48 s, and SIGTERM could not stop it)."""
+    with LiveServer(_dripping) as server:
+        process, lines = _start(["--base-url", server.base_url, "--request-timeout", "2", "--time-budget", "5",
+                                 "--skip-property", "schema.*", "--cleanup-timeout", "5"], tmp_path)
+        _wait(process, 90, lines)
+    output = "\n".join(line for _, line in lines)
+    assert process.returncode == 1 and "time budget of 5 s" in output, output[-3000:]
+    assert "2 s" in output  # a failure names the whole-exchange deadline
+
+
+def test_sigterm_stops_a_run_stuck_on_dripping_answers(tmp_path: Path) -> None:
+    with LiveServer(_dripping) as server:
+        process, lines = _start(["--base-url", server.base_url, "--request-timeout", "30", "--cleanup-timeout", "5"], tmp_path)
+        time.sleep(4)
+        process.send_signal(signal.SIGTERM)
+        _wait(process, 60, lines)
+    output = "\n".join(line for _, line in lines)
+    assert process.returncode == 1 and "interrupted" in output, output[-3000:]
