@@ -166,7 +166,7 @@ def canaries_made_at_the_start_are_unchanged_after_the_window(contract_client: C
         raise contract_run.canary_error
     expect(contract_run.canaries, "no canary session could be made at the start of the run")
     wait = contract_run.options.persistence_window - (time.monotonic() - contract_run.canaries_made_at)
-    contract_client.stopping.wait(max(0.0, min(wait, contract_run.remaining_budget())))
+    contract_client.cancel.wait(max(0.0, min(wait, contract_run.remaining_budget())))
     age = time.monotonic() - contract_run.canaries_made_at
     for sid, snapshot in contract_run.canaries.items():
         response = contract_client.get(sid)
