@@ -19,6 +19,7 @@ Nothing here throws into another thread: each layer asks the token at its own wa
 from __future__ import annotations
 
 import contextvars
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -75,18 +76,73 @@ class Layer(httpx.BaseTransport):
         self.inner.close()
 
 
-class Beside(Generic[T]):
-    """Runs `fn` on a daemon thread, in a copy of the caller's context (so its requests are charged to
-    the caller's property); `result()` waits for it. A daemon thread: an abandoned one never holds up
-    the process's exit, unlike a `ThreadPoolExecutor` worker, which is joined at exit."""
+class DaemonWorkers:
+    """Reusable daemon threads for the client's helpers (each exchange under a deadline, the HEAD beside a
+    read-back GET): a job goes to an idle thread, or to a new one when none is idle; a thread idle for
+    `linger` seconds ends. Daemon threads, because an abandoned exchange must never hold up the process's
+    exit (a `ThreadPoolExecutor`'s workers are joined at exit); reused, because starting a thread per
+    request costs more than the request on loopback. Each job runs in the context it is given."""
 
-    def __init__(self, fn: Callable[[], T], name: str = "contract-beside") -> None:
+    def __init__(self, name: str, linger: float = 10.0) -> None:
+        self.name = name
+        self.linger = linger
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[[], None], context: contextvars.Context | None = None) -> None:
+        run = functools.partial((context or contextvars.Context()).run, job)
+        with self._lock:
+            if self._idle:
+                self._idle.pop().hand(run)
+                return
+        worker = _Worker(self)
+        worker.hand(run)
+        threading.Thread(target=worker.loop, name=self.name, daemon=True).start()
+
+
+class _Worker:
+    """One thread of `DaemonWorkers`: runs the job it is handed, then waits (at most `linger` s) for the next."""
+
+    def __init__(self, owner: DaemonWorkers) -> None:
+        self.owner = owner
+        self.job: Callable[[], None] | None = None
+        self.wake = threading.Event()
+
+    def hand(self, job: Callable[[], None]) -> None:
+        self.job = job
+        self.wake.set()
+
+    def loop(self) -> None:
+        while True:
+            if not self.wake.wait(self.owner.linger):
+                with self.owner._lock:
+                    if self.job is None:  # still idle: leave (no job can be handed to it any more)
+                        self.owner._idle.remove(self)
+                        return
+            self.wake.clear()
+            job, self.job = self.job, None
+            if job is not None:
+                try:
+                    job()
+                except BaseException:  # jobs hand their own outcome back; never kill the thread
+                    pass
+            with self.owner._lock:
+                self.owner._idle.append(self)
+
+
+HELPERS = DaemonWorkers("contract-helper")
+
+
+class Beside(Generic[T]):
+    """Runs `fn` on a helper daemon thread, in a copy of the caller's context (so its requests are
+    charged to the caller's property); `result()` waits for it."""
+
+    def __init__(self, fn: Callable[[], T]) -> None:
         self._fn = fn
         self._done = threading.Event()
         self._value: T | None = None
         self._error: BaseException | None = None
-        context = contextvars.copy_context()
-        threading.Thread(target=context.run, args=(self._run,), name=name, daemon=True).start()
+        HELPERS.submit(self._run, contextvars.copy_context())
 
     def _run(self) -> None:
         try:
@@ -306,7 +362,7 @@ class ReadYourWrites(Layer):
                 if data is not None and any(data.get(k) != v for k, v in body["data"].items()):
                     return "GET right after PATCH does not show the patched keys", get
                 return None, get
-            pending_head = Beside(lambda: self._read("HEAD", target, write), name="contract-readback")
+            pending_head = Beside(lambda: self._read("HEAD", target, write))
             get = self._read("GET", target, write)
             head = pending_head.result()
             expected = (404, 404) if kind == "delete" else (200, 204)
@@ -414,7 +470,7 @@ class Deadline(Layer):
     """One deadline for the whole exchange: `timeout` seconds cover connect, sending, the headers AND the
     last byte of the body (httpx's own `timeout=` bounds each read, so an answer dripping a byte a second
     never ends). The body is streamed; between chunks the deadline and the cancel token are checked, and
-    each read's timeout is set to what remains. The exchange runs on a daemon thread while the caller
+    each read's timeout is set to what remains. The exchange runs on a helper daemon thread while the caller
     watches the deadline and the token: a hung or dripping target cannot hold the caller past either
     (the abandoned exchange ends itself at the deadline and closes its connection).
 
@@ -438,7 +494,7 @@ class Deadline(Layer):
         limit = deadline - started
         exchange = _Exchange(self.inner, request, deadline, token)
         request.extensions[SENT] = True
-        threading.Thread(target=exchange.run, name="contract-exchange", daemon=True).start()
+        HELPERS.submit(exchange.run)
         while not exchange.done.wait(max(min(POLL, deadline - time.monotonic()), 0.0)):
             if token.cancelled:
                 exchange.abandoned.set()
@@ -481,7 +537,7 @@ class Network(httpx.BaseTransport):
 
 
 __all__ = [
-    "CANCEL", "CHECK_WRITE", "DEADLINE", "JSON_BODY", "SENT", "Beside", "Counting", "Deadline", "Failures", "Layer",
+    "CANCEL", "CHECK_WRITE", "DEADLINE", "HELPERS", "JSON_BODY", "SENT", "Beside", "DaemonWorkers", "Counting", "Deadline", "Failures", "Layer",
     "Network", "OwnershipGuard", "RateLimit", "RateLimiter", "ReadYourWrites", "Tracking", "TransportFailure",
     "UnsafeRequest", "token_of",
 ]

@@ -611,3 +611,23 @@ def test_the_client_owns_no_threads_that_outlive_a_request_unless_daemon() -> No
         client.cleanup()
     assert not [t for t in threading.enumerate() if t.name.startswith("contract-") and not t.daemon]
 
+
+
+def test_helper_threads_are_daemons_reused_while_busy_and_gone_when_idle() -> None:
+    workers = transports.DaemonWorkers("contract-test-helper", linger=0.2)
+    seen: list[threading.Thread] = []
+
+    def job(done: threading.Event) -> Callable[[], None]:
+        def run() -> None:
+            seen.append(threading.current_thread())
+            done.set()
+        return run
+
+    for _ in range(2):
+        done = threading.Event()
+        workers.submit(job(done))
+        assert done.wait(BOUND)
+        time.sleep(0.01)  # let the thread report itself idle
+    assert seen[0] is seen[1] and seen[0].daemon
+    seen[0].join(BOUND)
+    assert not seen[0].is_alive()
