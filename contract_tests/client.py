@@ -113,7 +113,8 @@ class ContractClient:
         stack = transport
         for wrap in reversed(layers):
             stack = wrap(stack)
-        self.http = httpx.Client(base_url=self.base_url, headers=self.user_headers, timeout=timeout, transport=stack)
+        self.http = httpx.Client(base_url=self.base_url, headers=self.user_headers, transport=stack,
+                                 timeout=timeout if timeout > 0 else None)  # 0: no limit (httpx's 0 fails at once)
 
     # --- what the layers keep --------------------------------------------------------------------
 

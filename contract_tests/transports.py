@@ -430,6 +430,8 @@ class _Exchange:
 
     def _bound_reads(self) -> None:
         """Every phase's timeout (connect, write, pool, each read) is what remains of the deadline."""
+        if self.deadline == float("inf"):
+            return  # no deadline of ours: httpx's own timeouts stay
         left = max(self.deadline - time.monotonic(), 0.001)
         self.request.extensions["timeout"] = dict.fromkeys(("connect", "read", "write", "pool"), left)
 

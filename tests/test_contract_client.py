@@ -23,7 +23,7 @@ import pytest
 from contract_tests import transports
 from contract_tests.cancel import Cancelled, CancelToken
 from contract_tests.client import SESSION_PATH, SHARED, ContractClient, RateLimiter, TransportFailure, UnsafeRequest, current_property
-from contract_tests.ledgers import RequestCounter, WriteLedger
+from contract_tests.ledgers import Hygiene, RequestCounter, WriteLedger
 from contract_tests.redaction import Redactor, parse_header
 from contract_tests.sessions import SessionBook
 from contract_tests.transports import (
@@ -140,6 +140,25 @@ def ends_soon(fn: Callable[[], object], cancel_after: float, token: CancelToken)
     thread.join(BOUND)
     assert not thread.is_alive(), "the request did not end after cancel()"
     return outcome[0], time.monotonic() - cancelled
+
+
+def within(fn: Callable[[], object], bound: float = BOUND) -> BaseException | None:
+    """Run `fn` on a daemon thread; what it raised (None if nothing). Fails, instead of hanging, if it
+    has not ended after `bound` s: the servers below never finish an answer by themselves."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            fn()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(bound)
+    assert not thread.is_alive(), f"still waiting for an answer after {bound:g} s"
+    return outcome[0]
 
 
 # --- loopback servers that never finish --------------------------------------------------------------
@@ -489,20 +508,18 @@ def test_a_plain_per_read_timeout_does_not_bound_a_dripping_answer(endless: Call
 
 def test_a_dripping_answer_fails_at_the_deadline_of_the_whole_exchange(endless: Callable[[str], Endless]) -> None:
     server = endless("drip")
-    started = time.monotonic()
-    with ContractClient(server.url, timeout=1.0) as client, pytest.raises(TransportFailure) as failure:
-        client.request("GET", "/drip")
-    assert time.monotonic() - started < BOUND
-    assert "deadline of 1 s" in failure.value.explanation and "no answer (ReadTimeout" in failure.value.explanation
-    assert failure.value.reproduction.startswith("curl -i ") and server.dripped >= 1
+    with ContractClient(server.url, timeout=1.0) as client:
+        failure = within(lambda: client.request("GET", "/drip"))
+    assert isinstance(failure, TransportFailure), failure
+    assert "deadline of 1 s" in failure.explanation and "no answer (ReadTimeout" in failure.explanation
+    assert failure.reproduction.startswith("curl -i ") and server.dripped >= 1
 
 
 def test_a_hung_answer_fails_at_the_deadline(endless: Callable[[str], Endless]) -> None:
     server = endless("hang")
-    started = time.monotonic()
-    with ContractClient(server.url, timeout=1.0) as client, pytest.raises(TransportFailure) as failure:
-        client.request("GET", "/hang")
-    assert time.monotonic() - started < BOUND and "deadline of 1 s" in failure.value.explanation
+    with ContractClient(server.url, timeout=1.0) as client:
+        failure = within(lambda: client.request("GET", "/hang"))
+    assert isinstance(failure, TransportFailure) and "deadline of 1 s" in failure.explanation, failure
 
 
 def test_the_deadline_layer_bounds_a_slow_stream_in_process() -> None:
@@ -513,10 +530,19 @@ def test_the_deadline_layer_bounds_a_slow_stream_in_process() -> None:
                 yield b"x"
 
     layer = Deadline(httpx.MockTransport(lambda request: httpx.Response(200, stream=Slow())), timeout=0.5)
-    with pytest.raises(httpx.ReadTimeout, match="deadline of 0.5 s"):
-        send(layer, "GET", "/slow")
-    fine = Deadline(httpx.MockTransport(lambda request: httpx.Response(200, stream=httpx.ByteStream(b"abc"))), timeout=0.5)
-    assert send(fine, "GET", "/fine").content == b"abc"
+    late = within(lambda: send(layer, "GET", "/slow"))
+    assert isinstance(late, httpx.ReadTimeout) and "deadline of 0.5 s" in str(late), late
+    for timeout in (0.5, 0.0):  # 0: no deadline of ours
+        fine = Deadline(httpx.MockTransport(lambda request: httpx.Response(200, stream=httpx.ByteStream(b"abc"))), timeout)
+        assert send(fine, "GET", "/fine").content == b"abc"
+
+
+def test_with_no_deadline_a_dripping_answer_still_ends_on_cancel(endless: Callable[[str], Endless]) -> None:
+    server = endless("drip")
+    token = CancelToken()
+    with ContractClient(server.url, timeout=0.0, cancel=token) as client:
+        error, after_cancel = ends_soon(lambda: client.request("GET", "/drip"), 0.5, token)
+    assert isinstance(error, Cancelled) and after_cancel < BOUND and server.dripped >= 1
 
 
 def test_a_request_with_a_dripping_answer_ends_soon_after_cancel(endless: Callable[[str], Endless]) -> None:
@@ -577,6 +603,29 @@ def test_a_second_interrupt_skips_cleanup_and_every_id_is_reported() -> None:
         hygiene = client.cleanup(abort=abort)
     assert hygiene.left_behind == made and hygiene.deleted == 0 and "second Ctrl-C" in hygiene.stopped
     assert len(store.sessions) == 3
+
+
+def test_a_second_interrupt_during_cleanup_stops_it_soon() -> None:
+    abort = CancelToken()
+    client, store = in_process()
+    with client:
+        sid = client.create().json()["sessionId"]
+        store.lying_deletes.add(sid)  # cleanup would re-check it for SETTLE_BOUND s, within its 60 s limit
+        outcome: list[Hygiene] = []
+        error, after_abort = ends_soon(lambda: outcome.append(client.cleanup(timeout=60.0, abort=abort)), 0.3, abort)
+    assert error is None and after_abort < BOUND
+    assert outcome[0].left_behind == [sid] and "skipped (test stop)" in outcome[0].stopped
+
+
+def test_read_your_writes_polling_ends_soon_after_cancel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transports, "VISIBILITY_BOUND", 600.0)
+    token = CancelToken()
+    client, store = in_process(cancel=token)
+    store.hidden_reads = 10**9  # never visible: the read-back would poll for VISIBILITY_BOUND s
+    with client:
+        error, after_cancel = ends_soon(client.create, 0.3, token)
+    assert isinstance(error, Cancelled) and after_cancel < BOUND
+    assert client.writes.checked == 0 and len(client.live) == 1  # no verdict on a write not seen to the end
 
 
 def test_cleanup_looks_for_creates_whose_answer_never_came() -> None:
