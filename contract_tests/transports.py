@@ -498,7 +498,7 @@ class Deadline(Layer):
         request.extensions[SENT] = True
         HELPERS.submit(exchange.run)
         while not exchange.done.wait(max(min(POLL, deadline - time.monotonic()), 0.0)):
-            if token.cancelled:
+            if token.cancelled and not exchange.done.is_set():  # an answer that just came is kept
                 exchange.abandoned.set()
                 token.check()
             if time.monotonic() >= deadline:
