@@ -417,8 +417,10 @@ class Failures(Layer):
 class _Exchange:
     """One request and its whole answer, read on a daemon thread; see `Deadline`."""
 
-    def __init__(self, inner: httpx.BaseTransport, request: httpx.Request, deadline: float, cancel: CancelToken) -> None:
+    def __init__(self, inner: httpx.BaseTransport, request: httpx.Request, deadline: float, cancel: CancelToken,
+                 patient: bool = False) -> None:
         self.inner = inner
+        self.patient = patient  # keeps reading after a cancel, until abandoned
         self.request = request
         self.deadline = deadline
         self.cancel = cancel
@@ -450,7 +452,7 @@ class _Exchange:
                 chunks: list[bytes] = []
                 for chunk in response.iter_raw():
                     chunks.append(chunk)
-                    if self.abandoned.is_set() or self.cancel.cancelled:
+                    if self.abandoned.is_set() or (self.cancel.cancelled and not self.patient):
                         return
                     if time.monotonic() >= self.deadline:
                         self.timed_out = True
@@ -478,12 +480,15 @@ class Deadline(Layer):
 
     Exceeding the deadline raises an `httpx.TimeoutException` naming it (`Failures` above makes it a
     `TransportFailure`); cancellation raises `Cancelled`. A request's `DEADLINE` extension (absolute,
-    `time.monotonic()`) can only shorten it. `timeout <= 0`: no deadline of ours."""
+    `time.monotonic()`) can only shorten it. `timeout <= 0`: no deadline of ours. A write already sent
+    when the token is cancelled gets `grace` more seconds (within its deadline) to finish: its answer tells
+    what it created, so cleanup deletes it by id instead of reporting an unknown."""
 
-    def __init__(self, inner: httpx.BaseTransport, timeout: float, cancel: CancelToken = NEVER) -> None:
+    def __init__(self, inner: httpx.BaseTransport, timeout: float, cancel: CancelToken = NEVER, grace: float = 2.0) -> None:
         super().__init__(inner)
         self.timeout = timeout
         self.cancel = cancel
+        self.grace = grace
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         token = token_of(request, self.cancel)
@@ -494,14 +499,19 @@ class Deadline(Layer):
         if isinstance(cap, float | int):
             deadline = min(deadline, float(cap))
         limit = deadline - started
-        exchange = _Exchange(self.inner, request, deadline, token)
+        patient = request.method in WRITE_METHODS  # its answer may name what cleanup must delete
+        exchange = _Exchange(self.inner, request, deadline, token, patient)
         request.extensions[SENT] = True
         HELPERS.submit(exchange.run)
+        give_up: float | None = None  # once cancelled: when the exchange is abandoned
         while not exchange.done.wait(max(min(POLL, deadline - time.monotonic()), 0.0)):
-            if token.cancelled and not exchange.done.is_set():  # an answer that just came is kept
-                exchange.abandoned.set()
-                token.check()
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if token.cancelled:
+                give_up = give_up if give_up is not None else now + (self.grace if patient else 0.0)
+                if now >= give_up and not exchange.done.is_set():  # an answer that just came is kept
+                    exchange.abandoned.set()
+                    token.check()
+            if now >= deadline:
                 exchange.abandoned.set()
                 raise self._late(request, limit, httpx.ReadTimeout)
         if exchange.timed_out:

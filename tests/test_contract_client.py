@@ -561,6 +561,34 @@ def test_a_request_waiting_for_headers_ends_soon_after_cancel(endless: Callable[
     assert isinstance(error, Cancelled) and after_cancel < BOUND
 
 
+def test_a_create_under_way_when_cancelled_gets_a_grace_to_finish_so_its_id_is_known() -> None:
+    token = CancelToken()
+    store, release = Store(), threading.Event()
+
+    def slow_create(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            token.cancel("interrupted")  # the run stops while this create is under way
+            release.wait(BOUND)
+        return store(request)
+
+    with ContractClient("http://target", cancel=token, transport=httpx.MockTransport(slow_create)) as client:
+        threading.Timer(0.3, release.set).start()
+        with pytest.raises(Cancelled):  # by its read-back, which does not leave
+            client.create()
+        assert client.live == {uuid.UUID(sid) for sid in store.sessions} and len(store.sessions) == 1  # answered in the grace
+        assert client.cleanup().left_behind == [] and store.sessions == {}
+
+
+def test_a_create_that_never_finishes_is_abandoned_after_the_grace_and_counted_unknown(endless: Callable[[str], Endless]) -> None:
+    server = endless("drip")
+    token = CancelToken()
+    with ContractClient(server.url, timeout=600.0, cancel=token) as client:
+        error, after_cancel = ends_soon(client.create, 0.5, token)
+        assert isinstance(error, Cancelled) and after_cancel < BOUND
+        hygiene = client.cleanup(timeout=1.0)
+    assert (hygiene.unknown, hygiene.left_behind) == (1, [])
+
+
 # --- cleanup -----------------------------------------------------------------------------------------
 
 
