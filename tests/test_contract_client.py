@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from contract_tests import transports
+from contract_tests import daemons, transports
 from contract_tests.cancel import Cancelled, CancelToken
 from contract_tests.client import SESSION_PATH, SHARED, ContractClient, RateLimiter, TransportFailure, UnsafeRequest, current_property
 from contract_tests.ledgers import Hygiene, RequestCounter, WriteLedger
@@ -691,7 +691,7 @@ def test_the_client_owns_no_threads_that_outlive_a_request_unless_daemon() -> No
 
 
 def test_helper_threads_are_daemons_reused_while_busy_and_gone_when_idle() -> None:
-    workers = transports.DaemonWorkers("contract-test-helper", linger=0.2)
+    workers = daemons.DaemonWorkers("contract-test-helper", linger=0.2)
     seen: list[threading.Thread] = []
 
     def job(done: threading.Event) -> Callable[[], None]:
