@@ -1,15 +1,226 @@
 """The suite's one client: it never changes sessions it did not create, never prints header values,
-keeps to --max-rps."""
+keeps to --max-rps, bounds each whole answer by one deadline, stops when the run's token is cancelled,
+and cleans up what it made, saying truly what it left.
+
+Each layer is tested alone against `httpx.MockTransport`; the deadline and cancellation also against
+loopback servers whose answers drip or hang for ever (so without the deadline or the token the request
+would never end: the upper bounds on time below are generous and only there to fail instead of hanging).
+"""
 
 from __future__ import annotations
 
+import contextvars
+import json
+import socketserver
+import threading
 import time
+import uuid
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
-from contract_tests.client import ContractClient, RateLimiter, UnsafeRequest
-from contract_tests.redaction import parse_header
+from contract_tests import daemons, transports
+from contract_tests.cancel import Cancelled, CancelToken
+from contract_tests.client import SESSION_PATH, SHARED, ContractClient, RateLimiter, TransportFailure, UnsafeRequest, current_property
+from contract_tests.ledgers import Hygiene, RequestCounter, WriteLedger
+from contract_tests.redaction import Redactor, parse_header
+from contract_tests.sessions import SessionBook
+from contract_tests.transports import (
+    SENT,
+    Counting,
+    Deadline,
+    Failures,
+    OwnershipGuard,
+    RateLimit,
+    ReadYourWrites,
+    Tracking,
+)
+
+BOUND = 5.0  # a generous upper bound (s) on "soon": only there so a broken layer fails instead of hanging
+
+
+# --- in-process doubles ----------------------------------------------------------------------------
+
+
+class Store:
+    """A tiny in-memory session API for `httpx.MockTransport`, with knobs for lag and stubbornness."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, dict[str, object]] = {}
+        self.seen: list[str] = []
+        self.hidden_reads = 0  # the next N GETs/HEADs of an existing session answer 404 (a lagging replica)
+        self.undeletable: set[str] = set()  # DELETE answers 500
+        self.lying_deletes: set[str] = set()  # DELETE answers 204 but the session stays
+        self.lock = threading.Lock()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            return self.answer(request)
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        self.seen.append(f"{request.method} {path}")
+        if path == SESSION_PATH and request.method == "POST":
+            sid = str(uuid.uuid4())
+            self.sessions[sid] = {}
+            return httpx.Response(201, json={"sessionId": sid})
+        sid = path.rsplit("/", 1)[-1]
+        if request.method == "POST":
+            self.sessions[sid] = {}
+            return httpx.Response(201, json={"sessionId": sid})
+        exists = sid in self.sessions
+        if request.method in {"GET", "HEAD"} and exists and self.hidden_reads > 0:
+            self.hidden_reads -= 1
+            exists = False
+        if request.method == "GET":
+            return httpx.Response(200, json={"data": self.sessions[sid]}) if exists else httpx.Response(404, json={"detail": "no"})
+        if request.method == "HEAD":
+            return httpx.Response(204 if exists else 404)
+        if request.method == "PATCH":
+            if not exists:
+                return httpx.Response(404, json={"detail": "no"})
+            self.sessions[sid].update(json.loads(request.content)["data"])
+            return httpx.Response(200, json={"data": self.sessions[sid]})
+        if request.method == "DELETE":
+            if sid in self.undeletable:
+                return httpx.Response(500, json={"detail": "no"})
+            if not exists:
+                return httpx.Response(404, json={"detail": "no"})
+            if sid not in self.lying_deletes:
+                del self.sessions[sid]
+            return httpx.Response(204)
+        return httpx.Response(405)
+
+
+def ok(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"ok": True})
+
+
+def send(transport: httpx.BaseTransport, method: str, url: str, **kwargs: object) -> httpx.Response:
+    with httpx.Client(transport=transport, base_url="http://target") as http:
+        return http.request(method, url, **kwargs)  # type: ignore[arg-type]
+
+
+def in_process(store: Store | None = None, **kwargs: object) -> tuple[ContractClient, Store]:
+    store = store or Store()
+    return ContractClient("http://target", transport=httpx.MockTransport(store), **kwargs), store  # type: ignore[arg-type]
+
+
+class FakeClock(CancelToken):
+    """A cancel token whose `sleep` only advances a fake clock (and records the sleeps)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, now: float = 100.0) -> None:
+        super().__init__()
+        self.now = now
+        self.slept: list[float] = []
+        monkeypatch.setattr(time, "monotonic", lambda: self.now)
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def ends_soon(fn: Callable[[], object], cancel_after: float, token: CancelToken) -> tuple[BaseException | None, float]:
+    """Run `fn` on a thread, cancel `token` after `cancel_after` s; (what it raised, seconds from cancel to its end)."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            fn()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    time.sleep(cancel_after)
+    cancelled = time.monotonic()
+    token.cancel("test stop")
+    thread.join(BOUND)
+    assert not thread.is_alive(), "the request did not end after cancel()"
+    return outcome[0], time.monotonic() - cancelled
+
+
+def within(fn: Callable[[], object], bound: float = BOUND) -> BaseException | None:
+    """Run `fn` on a daemon thread; what it raised (None if nothing). Fails, instead of hanging, if it
+    has not ended after `bound` s: the servers below never finish an answer by themselves."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            fn()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(bound)
+    assert not thread.is_alive(), f"still waiting for an answer after {bound:g} s"
+    return outcome[0]
+
+
+# --- loopback servers that never finish --------------------------------------------------------------
+
+
+class Endless(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.stop = threading.Event()
+        self.dripped = 0
+        super().__init__(("127.0.0.1", 0), EndlessHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class EndlessHandler(socketserver.BaseRequestHandler):
+    """`drip`: headers at once, then a chunked body of one byte every 0.3 s, for ever; `hang`: never answers."""
+
+    server: Endless
+
+    def handle(self) -> None:
+        received = b""
+        while b"\r\n\r\n" not in received:
+            data = self.request.recv(4096)
+            if not data:
+                return
+            received += data
+        if self.server.mode == "hang":
+            self.server.stop.wait()
+            return
+        try:
+            self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n")
+            while not self.server.stop.wait(0.3):
+                self.request.sendall(b"1\r\nx\r\n")
+                self.server.dripped += 1
+        except OSError:
+            return
+
+
+@pytest.fixture()
+def endless() -> Iterator[Callable[[str], Endless]]:
+    servers: list[Endless] = []
+
+    def start(mode: str) -> Endless:
+        server = Endless(mode)
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+# --- against the reference (end to end through every layer) ----------------------------------------
 
 
 def test_client_refuses_to_patch_or_delete_a_session_it_did_not_create(base_url: str) -> None:
@@ -43,24 +254,6 @@ def test_read_your_writes_is_checked_after_every_write(base_url: str) -> None:
         assert contract.writes.checked == 3 and contract.writes.misses == []
 
 
-def test_rate_limiter_spaces_request_starts_by_one_over_max_rps(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = {"now": 100.0}
-    slept: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        clock["now"] += seconds
-
-    monkeypatch.setattr(time, "monotonic", lambda: clock["now"])
-    monkeypatch.setattr(time, "sleep", sleep)
-    limiter = RateLimiter(max_rps=10)
-    for _ in range(5):
-        limiter.wait()
-    assert slept == pytest.approx([0.1] * 4)
-    RateLimiter(max_rps=0).wait()  # no limit: never sleeps
-    assert len(slept) == 4
-
-
 def test_header_parsing_errors_never_echo_the_value() -> None:
     assert parse_header("Authorization: Bearer x:y") == ("Authorization", "Bearer x:y")
     with pytest.raises(ValueError) as error:
@@ -68,12 +261,450 @@ def test_header_parsing_errors_never_echo_the_value() -> None:
     assert "s3cr3t" not in str(error.value)
 
 
+# --- rate limit --------------------------------------------------------------------------------------
+
+
+def test_rate_limiter_spaces_request_starts_by_one_over_max_rps(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock(monkeypatch)
+    limiter = RateLimiter(max_rps=10)
+    for _ in range(5):
+        limiter.wait(clock)
+    assert clock.slept == pytest.approx([0.1] * 4)
+    RateLimiter(max_rps=0).wait(clock)  # no limit: never sleeps
+    assert len(clock.slept) == 4
+
+
 def test_rate_limiter_allows_a_burst_then_keeps_the_average(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = {"now": 0.0}
-    slept: list[float] = []
-    monkeypatch.setattr(time, "monotonic", lambda: clock["now"])
-    monkeypatch.setattr(time, "sleep", lambda s: (slept.append(s), clock.__setitem__("now", clock["now"] + s)))
+    clock = FakeClock(monkeypatch, now=0.0)
     limiter = RateLimiter(max_rps=5, burst=3)
     for _ in range(5):
-        limiter.wait()
-    assert slept == pytest.approx([0.2, 0.2])
+        limiter.wait(clock)
+    assert clock.slept == pytest.approx([0.2, 0.2])
+
+
+def test_rate_limit_layer_waits_on_the_requests_token_before_each_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock(monkeypatch)
+    sent: list[float] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(clock.now)
+        return httpx.Response(204)
+
+    layer = RateLimit(httpx.MockTransport(record), RateLimiter(max_rps=4), cancel=clock)
+    for _ in range(3):
+        send(layer, "GET", "/x")
+    assert sent == pytest.approx([100.0, 100.25, 100.5]) and clock.slept == pytest.approx([0.25, 0.25])
+
+
+def test_a_request_waiting_on_the_rate_limiter_ends_soon_after_cancel() -> None:
+    token = CancelToken()
+    client, store = in_process(max_rps=0.05, cancel=token)  # the second request would wait 20 s
+    with client:
+        client.get(str(uuid.uuid4()))
+        error, after_cancel = ends_soon(lambda: client.get(str(uuid.uuid4())), 0.3, token)
+    assert isinstance(error, Cancelled) and error.reason == "test stop"
+    assert after_cancel < BOUND and len(store.seen) == 1  # the waiting request never left
+
+
+def test_no_request_leaves_once_the_token_is_cancelled() -> None:
+    token = CancelToken()
+    client, store = in_process(cancel=token)
+    token.cancel("budget")
+    with client, pytest.raises(Cancelled):
+        client.create()
+    assert store.seen == [] and client.request_count == 0
+
+
+# --- the ownership guard -----------------------------------------------------------------------------
+
+
+def test_guard_refuses_changes_to_sessions_the_run_does_not_own_and_sends_nothing() -> None:
+    book, store = SessionBook(), Store()
+    foreign, own, reserved = uuid.uuid4(), uuid.uuid4(), book.reserve()
+    book.created(own, "p")
+    guard = OwnershipGuard(httpx.MockTransport(store), book, base_path="/prefix")
+    for method, raw in [("DELETE", str(foreign)), ("PATCH", str(foreign).upper()), ("DELETE", "{" + str(foreign) + "}"),
+                        ("DELETE", foreign.hex)]:
+        with pytest.raises(UnsafeRequest):
+            send(guard, method, f"/prefix{SESSION_PATH}/{raw}", json={"data": {}})
+    assert store.seen == []
+    assert send(guard, "GET", f"/prefix{SESSION_PATH}/{foreign}").status_code == 404  # reading is fine
+    assert send(guard, "DELETE", f"/prefix{SESSION_PATH}/{own}").status_code == 404
+    assert send(guard, "DELETE", f"/prefix{SESSION_PATH}/{reserved}").status_code == 404
+    assert send(guard, "DELETE", f"/prefix{SESSION_PATH}/not-a-uuid").status_code == 404  # malformed ids: the target's 4xx
+
+
+# --- counting and the request log --------------------------------------------------------------------
+
+
+def test_counting_charges_each_request_to_the_property_running_and_logs_it_redacted() -> None:
+    counter = RequestCounter()
+    counter.log = []
+    layer = Counting(httpx.MockTransport(ok), counter, Redactor(["s3cr3t"]))
+
+    def as_property(pid: str, path: str) -> None:
+        current_property.set(pid)
+        send(layer, "GET", path)
+
+    contextvars.copy_context().run(as_property, "create.fresh-id", "/a")
+    contextvars.copy_context().run(as_property, "create.fresh-id", "/b?key=s3cr3t")
+    contextvars.copy_context().run(as_property, "delete.gone", "/c")
+    send(layer, "HEAD", "/d")
+    assert counter.total == 4
+    assert counter.by_property == {"create.fresh-id": 2, "delete.gone": 1, SHARED: 1}
+    assert counter.log == ["create.fresh-id GET /a", "create.fresh-id GET /b?key=<redacted>", "delete.gone GET /c", "(shared) HEAD /d"]
+
+
+def test_the_clients_counts_include_read_backs_but_not_refused_requests() -> None:
+    client, _ = in_process()
+
+    def as_property() -> None:
+        current_property.set("p")
+        client.create()
+        with pytest.raises(UnsafeRequest):
+            client.delete(str(uuid.uuid4()))
+
+    with client:
+        contextvars.copy_context().run(as_property)
+    assert client.requests_by_property == {"p": 3}  # POST, then its GET and HEAD read-backs
+
+
+# --- tracking ----------------------------------------------------------------------------------------
+
+
+def test_tracking_learns_creates_from_201_bodies_and_create_with_id_and_deletes() -> None:
+    book, store = SessionBook(), Store()
+    layer = Tracking(httpx.MockTransport(store), book)
+    made = uuid.UUID(send(layer, "POST", SESSION_PATH).json()["sessionId"])
+    chosen = uuid.uuid4()
+    send(layer, "POST", f"{SESSION_PATH}/{chosen}")
+    assert book.live == {made, chosen} and book.created_count() == 2
+    send(layer, "DELETE", f"{SESSION_PATH}/{made}")
+    assert book.live == {chosen} and book.deleted == {made}
+    send(layer, "DELETE", f"{SESSION_PATH}/{uuid.uuid4()}")  # 404: nothing learned
+    assert book.deleted == {made}
+
+
+def test_tracking_notes_creates_whose_answer_never_came() -> None:
+    book = SessionBook()
+
+    def no_answer(request: httpx.Request) -> httpx.Response:
+        request.extensions[SENT] = True
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    layer = Tracking(httpx.MockTransport(no_answer), book)
+    chosen = uuid.uuid4()
+    for path in (SESSION_PATH, f"{SESSION_PATH}/{chosen}"):
+        with pytest.raises(httpx.ReadTimeout):
+            send(layer, "POST", path)
+    assert book.uncertain == {chosen} and book.unanswered_creates == 1 and book.live == set()
+
+
+# --- read-your-writes --------------------------------------------------------------------------------
+
+
+def read_your_writes(store: Store) -> tuple[ReadYourWrites, WriteLedger]:
+    ledger = WriteLedger()
+    http = httpx.Client(base_url="http://target")
+    layer = ReadYourWrites(httpx.MockTransport(store), ledger, http.build_request, lambda r: f"curl {r.method} {r.url.path}")
+    return layer, ledger
+
+
+def test_read_your_writes_records_a_late_write_with_its_window() -> None:
+    store = Store()
+    layer, ledger = read_your_writes(store)
+    store.hidden_reads = 3  # the first read-back pair and one more read miss it
+    sid = send(layer, "POST", SESSION_PATH).json()["sessionId"]
+    create = ledger.kinds["create"]
+    assert create.checked == 1 and len(create.misses) == 1
+    miss = create.misses[0]
+    assert miss.write == f"POST {SESSION_PATH}/{sid}" and miss.window_ms is not None and miss.window_ms >= 0
+    assert "right after create answered 201" in miss.observed and miss.reproduction == f"curl GET {SESSION_PATH}/{sid}"
+    assert "1 of 1 (100.0 %) not visible at once; visible after median" in create.summary()
+
+
+def test_read_your_writes_records_a_write_never_seen_within_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transports, "VISIBILITY_BOUND", 0.05)
+    store = Store()
+    layer, ledger = read_your_writes(store)
+    store.hidden_reads = 10**6
+    sid = uuid.uuid4()
+    send(layer, "POST", f"{SESSION_PATH}/{sid}")
+    [miss] = ledger.kinds["create-with-id"].misses
+    assert miss.window_ms is None
+    assert "GET answered 404 and HEAD 404" in miss.observed
+
+
+def test_read_your_writes_checks_patches_and_deletes_and_skips_unchecked_writes() -> None:
+    store = Store()
+    layer, ledger = read_your_writes(store)
+    sid = send(layer, "POST", SESSION_PATH).json()["sessionId"]
+    request = httpx.Request("PATCH", f"http://target{SESSION_PATH}/{sid}", json={"data": {"a": 1}},
+                            extensions={transports.JSON_BODY: {"data": {"a": 1}}})
+    layer.handle_request(request)
+    layer.handle_request(httpx.Request("DELETE", f"http://target{SESSION_PATH}/{sid}"))
+    layer.handle_request(httpx.Request("DELETE", f"http://target{SESSION_PATH}/{sid}", extensions={transports.CHECK_WRITE: False}))
+    assert {kind: k.checked for kind, k in ledger.kinds.items()} == {"create": 1, "create-with-id": 0, "patch": 1, "delete": 1}
+    assert ledger.misses == []
+    reads = sorted(s for s in store.seen if s.startswith(("GET", "HEAD")))  # a HEAD and its GET race: sorted
+    assert reads == sorted([f"GET {SESSION_PATH}/{sid}"] * 3 + [f"HEAD {SESSION_PATH}/{sid}"] * 2)
+    assert len(store.seen) == 1 + 2 + 1 + 1 + 1 + 2 + 1  # POST, 2 reads, PATCH, GET, DELETE, 2 reads, unchecked DELETE
+
+
+def test_the_head_beside_a_read_back_runs_on_a_daemon_thread() -> None:
+    daemons: list[bool] = []
+
+    def note(request: httpx.Request) -> httpx.Response:
+        if request.method == "HEAD":
+            daemons.append(threading.current_thread().daemon)
+        return Store.answer(store, request)
+
+    store = Store()
+    layer, _ = read_your_writes(store)
+    layer.inner = httpx.MockTransport(note)
+    send(layer, "POST", SESSION_PATH)
+    assert daemons == [True]
+
+
+# --- redaction and failures --------------------------------------------------------------------------
+
+
+def test_curl_lines_redact_header_values_everywhere_they_appear() -> None:
+    client = ContractClient("http://target/k-777", {"Authorization": "Bearer hunter2", "X-Key": "k-777"},
+                            transport=httpx.MockTransport(ok))
+    with client:
+        response = client.request("POST", "/echo", content=b'{"token": "k-777"}', headers={"Content-Type": "application/json"},
+                                  params={"key": "k-777"})
+    curl = client.curl(response.request)
+    assert "hunter2" not in curl and "k-777" not in curl
+    assert "-H 'Authorization: <redacted>'" in curl and "-H 'X-Key: <redacted>'" in curl and "<redacted>/echo" in curl
+
+
+def test_no_answer_is_a_transport_failure_carrying_the_requests_curl() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    layer = Failures(httpx.MockTransport(refuse), lambda r: f"curl {r.method} {r.url}", base_path="/base")
+    with pytest.raises(TransportFailure) as failure:
+        send(layer, "GET", f"/base{SESSION_PATH}/x")
+    assert failure.value.explanation == f"GET {SESSION_PATH}/x: no answer (ConnectError: connection refused)"
+    assert failure.value.reproduction == f"curl GET http://target/base{SESSION_PATH}/x"
+
+
+# --- the deadline of the whole answer ----------------------------------------------------------------
+
+
+def test_a_plain_per_read_timeout_does_not_bound_a_dripping_answer(endless: Callable[[str], Endless]) -> None:
+    """The control: with httpx's own timeout of 1 s, a dripping answer keeps coming for longer than that."""
+    server = endless("drip")
+    with httpx.Client(timeout=1.0) as http, http.stream("GET", server.url) as response:
+        started, received = time.monotonic(), 0
+        for chunk in response.iter_raw():
+            received += len(chunk)
+            if time.monotonic() - started > 1.5:
+                break
+    assert received >= 3  # more than 1 s of answer, and no timeout
+
+
+def test_a_dripping_answer_fails_at_the_deadline_of_the_whole_exchange(endless: Callable[[str], Endless]) -> None:
+    server = endless("drip")
+    with ContractClient(server.url, timeout=1.0) as client:
+        failure = within(lambda: client.request("GET", "/drip"))
+    assert isinstance(failure, TransportFailure), failure
+    assert "deadline of 1 s" in failure.explanation and "no answer (ReadTimeout" in failure.explanation
+    assert failure.reproduction.startswith("curl -i ") and server.dripped >= 1
+
+
+def test_a_hung_answer_fails_at_the_deadline(endless: Callable[[str], Endless]) -> None:
+    server = endless("hang")
+    with ContractClient(server.url, timeout=1.0) as client:
+        failure = within(lambda: client.request("GET", "/hang"))
+    assert isinstance(failure, TransportFailure) and "deadline of 1 s" in failure.explanation, failure
+
+
+def test_the_deadline_layer_bounds_a_slow_stream_in_process() -> None:
+    class Slow(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            while True:  # never ends
+                time.sleep(0.05)
+                yield b"x"
+
+    layer = Deadline(httpx.MockTransport(lambda request: httpx.Response(200, stream=Slow())), timeout=0.5)
+    late = within(lambda: send(layer, "GET", "/slow"))
+    assert isinstance(late, httpx.ReadTimeout) and "deadline of 0.5 s" in str(late), late
+    for timeout in (0.5, 0.0):  # 0: no deadline of ours
+        fine = Deadline(httpx.MockTransport(lambda request: httpx.Response(200, stream=httpx.ByteStream(b"abc"))), timeout)
+        assert send(fine, "GET", "/fine").content == b"abc"
+
+
+def test_with_no_deadline_a_dripping_answer_still_ends_on_cancel(endless: Callable[[str], Endless]) -> None:
+    server = endless("drip")
+    token = CancelToken()
+    with ContractClient(server.url, timeout=0.0, cancel=token) as client:
+        error, after_cancel = ends_soon(lambda: client.request("GET", "/drip"), 0.5, token)
+    assert isinstance(error, Cancelled) and after_cancel < BOUND and server.dripped >= 1
+
+
+def test_a_request_with_a_dripping_answer_ends_soon_after_cancel(endless: Callable[[str], Endless]) -> None:
+    server = endless("drip")
+    token = CancelToken()
+    with ContractClient(server.url, timeout=600.0, cancel=token) as client:
+        error, after_cancel = ends_soon(lambda: client.request("GET", "/drip"), 0.7, token)
+    assert isinstance(error, Cancelled) and after_cancel < BOUND and server.dripped >= 1
+
+
+def test_a_request_waiting_for_headers_ends_soon_after_cancel(endless: Callable[[str], Endless]) -> None:
+    server = endless("hang")
+    token = CancelToken()
+    with ContractClient(server.url, timeout=600.0, cancel=token) as client:
+        error, after_cancel = ends_soon(lambda: client.request("GET", "/hang"), 0.3, token)
+    assert isinstance(error, Cancelled) and after_cancel < BOUND
+
+
+def test_a_create_under_way_when_cancelled_gets_a_grace_to_finish_so_its_id_is_known() -> None:
+    token = CancelToken()
+    store, release = Store(), threading.Event()
+
+    def slow_create(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            token.cancel("interrupted")  # the run stops while this create is under way
+            release.wait(BOUND)
+        return store(request)
+
+    with ContractClient("http://target", cancel=token, transport=httpx.MockTransport(slow_create)) as client:
+        threading.Timer(0.3, release.set).start()
+        with pytest.raises(Cancelled):  # by its read-back, which does not leave
+            client.create()
+        assert client.live == {uuid.UUID(sid) for sid in store.sessions} and len(store.sessions) == 1  # answered in the grace
+        assert client.cleanup().left_behind == [] and store.sessions == {}
+
+
+def test_a_create_that_never_finishes_is_abandoned_after_the_grace_and_counted_unknown(endless: Callable[[str], Endless]) -> None:
+    server = endless("drip")
+    token = CancelToken()
+    with ContractClient(server.url, timeout=600.0, cancel=token) as client:
+        error, after_cancel = ends_soon(client.create, 0.5, token)
+        assert isinstance(error, Cancelled) and after_cancel < BOUND
+        hygiene = client.cleanup(timeout=1.0)
+    assert (hygiene.unknown, hygiene.left_behind) == (1, [])
+
+
+# --- cleanup -----------------------------------------------------------------------------------------
+
+
+def test_cleanup_after_cancel_deletes_what_was_created_and_reports_true_leftovers() -> None:
+    token = CancelToken()
+    client, store = in_process(cancel=token)
+    with client:
+        made = [client.create().json()["sessionId"] for _ in range(3)]
+        chosen = client.fresh_id()
+        client.create_with_id(chosen)
+        stubborn = made[0]
+        store.undeletable.add(stubborn)
+        token.cancel("interrupted")
+        with pytest.raises(Cancelled):
+            client.create()
+        hygiene = client.cleanup(timeout=10.0)
+    assert hygiene.left_behind == [stubborn]
+    assert set(store.sessions) == {stubborn}
+    assert (hygiene.created, hygiene.deleted, hygiene.unknown) == (4, 3, 0)
+    assert client.requests_by_property[SHARED] >= 4 + 3  # cleanup's DELETEs and HEADs are shared
+
+
+def test_cleanup_stops_at_its_time_limit_and_lists_what_it_could_not_confirm_gone() -> None:
+    client, store = in_process()
+    with client:
+        sid = client.create().json()["sessionId"]
+        store.lying_deletes.add(sid)  # acknowledged, but still there: cleanup keeps looking until its limit
+        started = time.monotonic()
+        hygiene = client.cleanup(timeout=0.5)
+    assert time.monotonic() - started < BOUND
+    assert hygiene.left_behind == [sid] and hygiene.deleted == 1 and "time limit of 0.5 s" in hygiene.stopped
+
+
+def test_a_second_interrupt_skips_cleanup_and_every_id_is_reported() -> None:
+    abort = CancelToken()
+    client, store = in_process()
+    with client:
+        made = sorted(client.create().json()["sessionId"] for _ in range(3))
+        abort.cancel("second Ctrl-C")
+        hygiene = client.cleanup(abort=abort)
+    assert hygiene.left_behind == made and hygiene.deleted == 0 and "second Ctrl-C" in hygiene.stopped
+    assert len(store.sessions) == 3
+
+
+def test_a_second_interrupt_during_cleanup_stops_it_soon() -> None:
+    abort = CancelToken()
+    client, store = in_process()
+    with client:
+        sid = client.create().json()["sessionId"]
+        store.lying_deletes.add(sid)  # cleanup would re-check it for SETTLE_BOUND s, within its 60 s limit
+        outcome: list[Hygiene] = []
+        error, after_abort = ends_soon(lambda: outcome.append(client.cleanup(timeout=60.0, abort=abort)), 0.3, abort)
+    assert error is None and after_abort < BOUND
+    assert outcome[0].left_behind == [sid] and "skipped (test stop)" in outcome[0].stopped
+
+
+def test_read_your_writes_polling_ends_soon_after_cancel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transports, "VISIBILITY_BOUND", 600.0)
+    token = CancelToken()
+    client, store = in_process(cancel=token)
+    store.hidden_reads = 10**9  # never visible: the read-back would poll for VISIBILITY_BOUND s
+    with client:
+        error, after_cancel = ends_soon(client.create, 0.3, token)
+    assert isinstance(error, Cancelled) and after_cancel < BOUND
+    assert client.writes.checked == 0 and len(client.live) == 1  # no verdict on a write not seen to the end
+
+
+def test_cleanup_looks_for_creates_whose_answer_never_came() -> None:
+    store = Store()
+    kept, lost = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            if request.url.path.endswith(kept):
+                store(request)  # made, but the answer is lost
+            raise httpx.ReadError("connection reset", request=request)
+        return store(request)
+
+    with ContractClient("http://target", transport=httpx.MockTransport(flaky)) as client:
+        for sid in (kept, lost):
+            client.sessions.reserved.add(uuid.UUID(sid))
+            with pytest.raises(TransportFailure):
+                client.create_with_id(sid)
+        with pytest.raises(TransportFailure):
+            client.create()
+        hygiene = client.cleanup(timeout=10.0)
+    assert hygiene.left_behind == [] and store.sessions == {}
+    assert (hygiene.created, hygiene.deleted, hygiene.unknown) == (1, 1, 1)
+    assert "1 creates got no answer" in hygiene.summary()
+
+
+def test_the_client_owns_no_threads_that_outlive_a_request_unless_daemon() -> None:
+    client, _ = in_process()
+    with client:
+        sid = client.create().json()["sessionId"]
+        client.patch(sid, {"a": 1})
+        client.cleanup()
+    assert not [t for t in threading.enumerate() if t.name.startswith("contract-") and not t.daemon]
+
+
+
+def test_helper_threads_are_daemons_reused_while_busy_and_gone_when_idle() -> None:
+    workers = daemons.DaemonWorkers("contract-test-helper", linger=0.2)
+    seen: list[threading.Thread] = []
+
+    def job(done: threading.Event) -> Callable[[], None]:
+        def run() -> None:
+            seen.append(threading.current_thread())
+            done.set()
+        return run
+
+    for _ in range(2):
+        done = threading.Event()
+        workers.submit(job(done))
+        assert done.wait(BOUND)
+        time.sleep(0.01)  # let the thread report itself idle
+    assert seen[0] is seen[1] and seen[0].daemon
+    seen[0].join(BOUND)
+    assert not seen[0].is_alive()

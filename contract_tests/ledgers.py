@@ -1,0 +1,116 @@
+"""What the client tallies for the reports: requests per property, read-your-writes per write kind, and cleanup."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+from dataclasses import dataclass, field
+
+# Write kinds and the property that reports their read-your-writes tally.
+WRITE_KINDS: dict[str, str] = {
+    "create": "consistency.read-your-writes.create",
+    "create-with-id": "consistency.read-your-writes.create-with-id",
+    "patch": "consistency.read-your-writes.patch",
+    "delete": "consistency.read-your-writes.delete",
+}
+VISIBILITY_BOUND = 3.0  # seconds a missed write is polled for before it counts as never visible
+
+
+class RequestCounter:
+    """Requests sent, in all and per contract property, and (when `log` is a list) one line per request."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.by_property: dict[str, int] = {}
+        self.log: list[str] | None = None  # "PROPERTY METHOD path" of every request, when recording
+        self._lock = threading.Lock()
+
+    def count(self, charged: str, line: str) -> None:
+        with self._lock:
+            self.total += 1
+            self.by_property[charged] = self.by_property.get(charged, 0) + 1
+            if self.log is not None:
+                self.log.append(line)
+
+
+@dataclass
+class WriteMiss:
+    """One acknowledged write that the very next request did not see."""
+
+    write: str
+    observed: str
+    reproduction: str
+    window_ms: float | None  # time from the write's answer until it showed; None: not within the bound
+
+
+@dataclass
+class KindLedger:
+    """Read-your-writes of one write kind: how many were checked, which were late and by how much."""
+
+    checked: int = 0
+    misses: list[WriteMiss] = field(default_factory=list)
+
+    def rate(self) -> float:
+        return len(self.misses) / self.checked if self.checked else 0.0
+
+    def windows(self) -> list[float]:
+        return [m.window_ms for m in self.misses if m.window_ms is not None]
+
+    def summary(self) -> str:
+        """`k of N (r %) not visible at once; visible after median M ms, max X ms[, J never within B s]`."""
+        text = f"{len(self.misses)} of {self.checked} ({100 * self.rate():.1f} %) not visible at once"
+        windows = self.windows()
+        if windows:
+            text += f"; visible after median {statistics.median(windows):.1f} ms, max {max(windows):.1f} ms"
+        never = len(self.misses) - len(windows)
+        if never:
+            text += f"; {never} not visible within {VISIBILITY_BOUND:g} s"
+        return text
+
+
+@dataclass
+class WriteLedger:
+    """Read-your-writes per write kind (see WRITE_KINDS); `record` is thread-safe."""
+
+    kinds: dict[str, KindLedger] = field(default_factory=lambda: {kind: KindLedger() for kind in WRITE_KINDS})
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def checked(self) -> int:
+        return sum(k.checked for k in self.kinds.values())
+
+    @property
+    def misses(self) -> list[WriteMiss]:
+        return [m for k in self.kinds.values() for m in k.misses]
+
+    def record(self, kind: str, miss: WriteMiss | None) -> None:
+        with self._lock:
+            ledger = self.kinds[kind]
+            ledger.checked += 1
+            if miss is not None:
+                ledger.misses.append(miss)
+
+
+@dataclass
+class Hygiene:
+    """What the run left on the target: sessions it created, deleted, and still found afterwards.
+
+    `left_behind` holds only ids known to be there or not confirmed gone; `unknown` counts creates whose
+    answer never came, so their ids (if they were made at all) cannot be known."""
+
+    created: int = 0
+    deleted: int = 0
+    left_behind: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # cleanup requests that got no answer
+    unknown: int = 0
+    stopped: str = ""  # why cleanup stopped before it was done (its time limit, a second interrupt)
+
+    def summary(self) -> str:
+        text = f"{self.created} sessions created, {len(self.left_behind)} left behind"
+        if self.left_behind:
+            text += f" ({', '.join(self.left_behind[:5])}{', ...' if len(self.left_behind) > 5 else ''})"
+        if self.unknown:
+            text += f"; {self.unknown} creates got no answer (their ids, if made, are unknown)"
+        if self.stopped:
+            text += f"; cleanup stopped: {self.stopped}"
+        return text

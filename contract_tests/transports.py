@@ -1,0 +1,470 @@
+"""The layers of the suite's client, each an `httpx.BaseTransport` wrapping the next, each with one job.
+
+`ContractClient` stacks them, outermost first (see `contract_tests.client`):
+
+    OwnershipGuard      refuse PATCH/DELETE of a session the run did not create or reserve
+    ReadYourWrites      after an acknowledged write, read it back (through the layers below) and tally
+    RateLimit           keep request starts under --max-rps (the wait honours the cancel token)
+    Counting            charge the request to the current property; the request log
+    Tracking            learn from answers which sessions the run created and deleted
+    Failures            no HTTP answer -> `TransportFailure` carrying that request's curl line
+    Deadline            one deadline for the whole exchange (connect, headers, last byte); cancellation
+    Network             `httpx.HTTPTransport` in an `httpx.Client` (or any transport: `httpx.MockTransport`)
+
+A request carries its own cancel token and an optional absolute deadline in `request.extensions`
+(`CANCEL`, `DEADLINE`), so cleanup can send on a token of its own after the run's token was cancelled.
+Nothing here throws into another thread: each layer asks the token at its own waits.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from contract_tests.cancel import NEVER, CancelToken
+from contract_tests.daemons import HELPERS, Beside
+from contract_tests.expect import ContractViolation
+from contract_tests.ledgers import VISIBILITY_BOUND, RequestCounter, WriteLedger, WriteMiss
+from contract_tests.sessions import (
+    SESSION_PATH,
+    SessionBook,
+    api_path,
+    as_uuid,
+    backoff,
+    current_property,
+    data_of,
+    session_id_in,
+)
+
+CANCEL = "contract.cancel"  # request.extensions: the CancelToken this request honours
+DEADLINE = "contract.deadline"  # request.extensions: an absolute time.monotonic() the exchange must end by
+CHECK_WRITE = "contract.check_write"  # request.extensions: False skips the read-your-writes read-back
+JSON_BODY = "contract.json"  # request.extensions: the object sent as `json=` (read-your-writes compares PATCHes to it)
+SENT = "contract.sent"  # request.extensions: set once the request was handed to the network
+WRITE_METHODS = {"POST", "PATCH", "DELETE"}
+POLL = 0.05  # seconds between looks at the cancel token while an exchange is under way
+
+Render = Callable[[httpx.Request], str]
+
+
+class UnsafeRequest(Exception):
+    """The run was about to change a session it did not create."""
+
+
+class TransportFailure(ContractViolation):
+    """The target gave no HTTP answer (timeout, reset, refused); `reproduction` is that request."""
+
+
+def token_of(request: httpx.Request, default: CancelToken) -> CancelToken:
+    token = request.extensions.get(CANCEL)
+    return token if isinstance(token, CancelToken) else default
+
+
+class Layer(httpx.BaseTransport):
+    """A transport that wraps another; closing it closes the one inside."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+# --- rate limit ----------------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """A token bucket: on average at most `max_rps` request starts per second across all threads,
+    with bursts of up to `burst` (so a concurrency check can still send its requests together)."""
+
+    def __init__(self, max_rps: float, burst: int = 1) -> None:
+        self.rate = max_rps
+        self.burst = max(1, burst)
+        self._tokens = float(self.burst)
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self, cancel: CancelToken = NEVER) -> None:
+        """Take one start; sleep (on `cancel`, so a stop ends the wait at once) until it is due."""
+        if self.rate <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate) - 1
+            self._last = now
+            delay = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if delay > 0:
+            cancel.sleep(delay)
+
+
+class RateLimit(Layer):
+    """Keeps request starts under `limiter`'s rate; the wait raises `Cancelled` as soon as the
+    request's token is cancelled, and the token is asked once more right before the request leaves."""
+
+    def __init__(self, inner: httpx.BaseTransport, limiter: RateLimiter, cancel: CancelToken = NEVER) -> None:
+        super().__init__(inner)
+        self.limiter = limiter
+        self.cancel = cancel
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        token = token_of(request, self.cancel)
+        token.check()
+        self.limiter.wait(token)
+        token.check()
+        return self.inner.handle_request(request)
+
+
+# --- ownership -----------------------------------------------------------------------------------
+
+
+class OwnershipGuard(Layer):
+    """Refuses (raises `UnsafeRequest`, sends nothing) a PATCH or DELETE of a session id the run did not
+    create or reserve: the suite may run against a shared deployment whose other sessions are not ours."""
+
+    def __init__(self, inner: httpx.BaseTransport, book: SessionBook, base_path: str = "") -> None:
+        super().__init__(inner)
+        self.book = book
+        self.base_path = base_path
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method in {"PATCH", "DELETE"}:
+            path = api_path(request.url, self.base_path)
+            sid = as_uuid(session_id_in(path))
+            if sid is not None and not self.book.owns(sid):
+                raise UnsafeRequest(f"refusing {request.method} {path}: this run did not create that session")
+        return self.inner.handle_request(request)
+
+
+# --- counting and the request log ----------------------------------------------------------------
+
+
+class Counting(Layer):
+    """Charges each request to the contract property running (`current_property`; `SHARED` for canaries
+    and cleanup) and, when the counter keeps a log, adds `PROPERTY METHOD path` (redacted)."""
+
+    def __init__(self, inner: httpx.BaseTransport, counter: RequestCounter, redact: Callable[[str], str] = str) -> None:
+        super().__init__(inner)
+        self.counter = counter
+        self.redact = redact
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        charged = current_property.get()
+        line = f"{charged or '(shared)'} {request.method} {request.url.raw_path.decode('ascii', 'replace')}"
+        self.counter.count(charged, self.redact(line))
+        return self.inner.handle_request(request)
+
+
+# --- tracking ------------------------------------------------------------------------------------
+
+
+class Tracking(Layer):
+    """Learns from answers which sessions the run created (a 2xx POST: the id from the path, or the
+    201 body's `sessionId`) and deleted (a 2xx DELETE), for cleanup and the ownership guard. A create
+    that left but got no answer is noted too: with its id it is checked by cleanup, without one it is
+    counted as unknown."""
+
+    def __init__(self, inner: httpx.BaseTransport, book: SessionBook, base_path: str = "") -> None:
+        super().__init__(inner)
+        self.book = book
+        self.base_path = base_path
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = api_path(request.url, self.base_path)
+        raw = session_id_in(path)
+        sid = as_uuid(raw)
+        is_create = request.method == "POST" and (path == SESSION_PATH or sid is not None)
+        try:
+            response = self.inner.handle_request(request)
+        except BaseException:
+            if is_create and request.extensions.get(SENT):
+                self.book.unanswered_create(sid)
+            raise
+        if not 200 <= response.status_code < 300:
+            return response
+        if is_create:
+            if raw is None:
+                response.read()
+                try:
+                    sid = as_uuid(response.json().get("sessionId"))
+                except (ValueError, AttributeError):
+                    sid = None
+            if sid is not None:
+                self.book.created(sid, current_property.get())
+        elif request.method == "DELETE" and sid is not None:
+            self.book.gone(sid)
+        return response
+
+
+# --- read-your-writes ----------------------------------------------------------------------------
+
+
+class ReadYourWrites(Layer):
+    """After EVERY acknowledged write (create, create-with-id, PATCH, DELETE) the next request must see it:
+    GET (and, beside it, HEAD) it at once through the layers below (rate-limited and counted, never
+    re-checked). A write it misses is polled with back-off (at most VISIBILITY_BOUND s, on the request's
+    cancel token) until it shows, and the miss is recorded with its window. `build(method, path)` makes a
+    request with the client's base URL and headers; `render` makes the curl line of a miss."""
+
+    def __init__(
+        self,
+        inner: httpx.BaseTransport,
+        ledger: WriteLedger,
+        build: Callable[[str, str], httpx.Request],
+        render: Render,
+        base_path: str = "",
+        cancel: CancelToken = NEVER,
+    ) -> None:
+        super().__init__(inner)
+        self.ledger = ledger
+        self.build = build
+        self.render = render
+        self.base_path = base_path
+        self.cancel = cancel
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if (request.extensions.get(CHECK_WRITE, True) and request.method in WRITE_METHODS
+                and 200 <= response.status_code < 300):
+            self._check_visible(request, response)
+        return response
+
+    def _read(self, method: str, path: str, write: httpx.Request) -> httpx.Response:
+        request = self.build(method, path)
+        for key in (CANCEL, DEADLINE):
+            if key in write.extensions:
+                request.extensions[key] = write.extensions[key]
+        request.extensions[CHECK_WRITE] = False
+        response = self.inner.handle_request(request)
+        response.request = request  # (a transport's answer may not carry it; the miss's curl line needs it)
+        response.read()
+        return response
+
+    def _check_visible(self, write: httpx.Request, response: httpx.Response) -> None:
+        answered = time.monotonic()
+        method = write.method
+        raw = session_id_in(api_path(write.url, self.base_path))
+        body: Any = None
+        kind = "create-with-id"
+        if method == "POST" and raw is None:
+            kind = "create"
+            response.read()
+            try:
+                raw = str(response.json()["sessionId"])
+            except (ValueError, KeyError, TypeError):
+                return
+        elif method == "PATCH":
+            kind = "patch"
+            body = write.extensions.get(JSON_BODY)
+            if not (isinstance(body, dict) and isinstance(body.get("data"), dict)):
+                return
+        elif method == "DELETE":
+            kind = "delete"
+        sid = as_uuid(raw)
+        if sid is None:
+            return
+        target = f"{SESSION_PATH}/{sid}"
+
+        def observe() -> tuple[str | None, httpx.Response]:
+            if kind == "patch":
+                get = self._read("GET", target, write)
+                if get.status_code != 200:
+                    return f"GET answered {get.status_code} right after PATCH answered {response.status_code}", get
+                data = data_of(get)
+                if data is not None and any(data.get(k) != v for k, v in body["data"].items()):
+                    return "GET right after PATCH does not show the patched keys", get
+                return None, get
+            pending_head = Beside(lambda: self._read("HEAD", target, write))
+            get = self._read("GET", target, write)
+            head = pending_head.result()
+            expected = (404, 404) if kind == "delete" else (200, 204)
+            if (get.status_code, head.status_code) != expected:
+                what = "DELETE" if kind == "delete" else kind
+                return f"GET answered {get.status_code} and HEAD {head.status_code} right after {what} answered {response.status_code}", get
+            return None, get
+
+        observed, first = observe()
+        miss: WriteMiss | None = None
+        if observed is not None:
+            token = token_of(write, self.cancel)
+            window: float | None = None
+            for delay in backoff(VISIBILITY_BOUND):
+                token.sleep(delay)
+                again, _ = observe()
+                if again is None:
+                    window = (time.monotonic() - answered) * 1000
+                    break
+            miss = WriteMiss(f"{method} {target}", observed, self.render(first.request), window)
+        self.ledger.record(kind, miss)
+
+
+# --- failures ------------------------------------------------------------------------------------
+
+
+class Failures(Layer):
+    """Turns "no HTTP answer" (an `httpx.TransportError`: timeout, reset, refused) into a `TransportFailure`,
+    a `ContractViolation` that carries the curl line of that very request, so it fails only the check that
+    sent it (and a read-back's failure shows the read-back)."""
+
+    def __init__(self, inner: httpx.BaseTransport, render: Render, base_path: str = "") -> None:
+        super().__init__(inner)
+        self.render = render
+        self.base_path = base_path
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return self.inner.handle_request(request)
+        except httpx.TransportError as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else ""
+            path = api_path(request.url, self.base_path)
+            raise TransportFailure(
+                f"{request.method} {path}: no answer ({type(exc).__name__}{': ' + reason if reason else ''})",
+                reproduction=self.render(request),
+            ) from None
+
+
+# --- the deadline of the whole exchange ----------------------------------------------------------
+
+
+class _Exchange:
+    """One request and its whole answer, read on a daemon thread; see `Deadline`."""
+
+    def __init__(self, inner: httpx.BaseTransport, request: httpx.Request, deadline: float, cancel: CancelToken,
+                 patient: bool = False) -> None:
+        self.inner = inner
+        self.patient = patient  # keeps reading after a cancel, until abandoned
+        self.request = request
+        self.deadline = deadline
+        self.cancel = cancel
+        self.done = threading.Event()
+        self.abandoned = threading.Event()
+        self.response: httpx.Response | None = None
+        self.error: BaseException | None = None
+        self.timed_out = False
+
+    def _bound_reads(self) -> None:
+        """Every phase's timeout (connect, write, pool, each read) is what remains of the deadline."""
+        if self.deadline == float("inf"):
+            return  # no deadline of ours: httpx's own timeouts stay
+        left = max(self.deadline - time.monotonic(), 0.001)
+        self.request.extensions["timeout"] = dict.fromkeys(("connect", "read", "write", "pool"), left)
+
+    def run(self) -> None:
+        try:
+            self._bound_reads()
+            response = self.inner.handle_request(self.request)
+            try:
+                try:
+                    response.content  # noqa: B018  # already read (a mock's answer): nothing left to bound
+                    self.response = response
+                    return
+                except httpx.ResponseNotRead:
+                    pass
+                self._bound_reads()  # the body's reads start now: bound them by what remains
+                chunks: list[bytes] = []
+                for chunk in response.iter_raw():
+                    chunks.append(chunk)
+                    if self.abandoned.is_set() or (self.cancel.cancelled and not self.patient):
+                        return
+                    if time.monotonic() >= self.deadline:
+                        self.timed_out = True
+                        return
+                    self._bound_reads()
+                self.response = httpx.Response(
+                    response.status_code, headers=response.headers, stream=httpx.ByteStream(b"".join(chunks)),
+                    request=self.request, extensions=response.extensions,
+                )
+            finally:
+                response.close()  # a half-read answer closes its connection: it is never reused
+        except BaseException as exc:  # handed to the caller, who may have left already
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+class Deadline(Layer):
+    """One deadline for the whole exchange: `timeout` seconds cover connect, sending, the headers AND the
+    last byte of the body (httpx's own `timeout=` bounds each read, so an answer dripping a byte a second
+    never ends). The body is streamed; between chunks the deadline and the cancel token are checked, and
+    each read's timeout is set to what remains. The exchange runs on a helper daemon thread while the caller
+    watches the deadline and the token: a hung or dripping target cannot hold the caller past either
+    (the abandoned exchange ends itself at the deadline and closes its connection).
+
+    Exceeding the deadline raises an `httpx.TimeoutException` naming it (`Failures` above makes it a
+    `TransportFailure`); cancellation raises `Cancelled`. A request's `DEADLINE` extension (absolute,
+    `time.monotonic()`) can only shorten it. `timeout <= 0`: no deadline of ours. A write already sent
+    when the token is cancelled gets `grace` more seconds (within its deadline) to finish: its answer tells
+    what it created, so cleanup deletes it by id instead of reporting an unknown."""
+
+    def __init__(self, inner: httpx.BaseTransport, timeout: float, cancel: CancelToken = NEVER, grace: float = 2.0) -> None:
+        super().__init__(inner)
+        self.timeout = timeout
+        self.cancel = cancel
+        self.grace = grace
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        token = token_of(request, self.cancel)
+        token.check()
+        started = time.monotonic()
+        deadline = started + self.timeout if self.timeout > 0 else float("inf")
+        cap = request.extensions.get(DEADLINE)
+        if isinstance(cap, float | int):
+            deadline = min(deadline, float(cap))
+        limit = deadline - started
+        patient = request.method in WRITE_METHODS  # its answer may name what cleanup must delete
+        exchange = _Exchange(self.inner, request, deadline, token, patient)
+        request.extensions[SENT] = True
+        HELPERS.submit(exchange.run)
+        give_up: float | None = None  # once cancelled: when the exchange is abandoned
+        while not exchange.done.wait(max(min(POLL, deadline - time.monotonic()), 0.0)):
+            now = time.monotonic()
+            if token.cancelled:
+                give_up = give_up if give_up is not None else now + (self.grace if patient else 0.0)
+                if now >= give_up and not exchange.done.is_set():  # an answer that just came is kept
+                    exchange.abandoned.set()
+                    token.check()
+            if now >= deadline:
+                exchange.abandoned.set()
+                raise self._late(request, limit, httpx.ReadTimeout)
+        if exchange.timed_out:
+            raise self._late(request, limit, httpx.ReadTimeout)
+        if exchange.error is not None:
+            if isinstance(exchange.error, httpx.TimeoutException):
+                raise self._late(request, limit, type(exchange.error)) from None
+            raise exchange.error
+        if exchange.response is None:  # it stopped for the token
+            token.check()
+            raise self._late(request, limit, httpx.ReadTimeout)
+        return exchange.response
+
+    @staticmethod
+    def _late(request: httpx.Request, limit: float, kind: type[httpx.TimeoutException]) -> httpx.TimeoutException:
+        return kind(f"no complete answer within the deadline of {limit:.3g} s (connect, headers and body)", request=request)
+
+
+# --- the network ---------------------------------------------------------------------------------
+
+
+class Network(httpx.BaseTransport):
+    """The default innermost layer: an `httpx.Client` (its `HTTPTransport` with `limits`, and the
+    environment's proxies and certificates, as a plain `httpx.Client` would use) sending each request
+    as a stream, so `Deadline` reads the body itself."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self.client = httpx.Client(limits=limits, follow_redirects=False)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.client.send(request, stream=True)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+__all__ = [
+    "CANCEL", "CHECK_WRITE", "DEADLINE", "JSON_BODY", "SENT", "Counting", "Deadline", "Failures", "Layer",
+    "Network", "OwnershipGuard", "RateLimit", "RateLimiter", "ReadYourWrites", "Tracking", "TransportFailure",
+    "UnsafeRequest", "token_of",
+]
