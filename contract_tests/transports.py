@@ -326,6 +326,25 @@ class Failures(Layer):
             ) from None
 
 
+class RetrySafe(Layer):
+    """Sends a GET or HEAD once more when the connection failed under it (reset, closed, broken pipe)
+    before any answer came: RFC 9110 §9.2.2 lets a client retry an idempotent request automatically
+    after a connection failure, and GET and HEAD are also safe (§9.2.1), so a retry cannot change what
+    a check observes. The common cause is benign: a keep-alive connection the server closed (its
+    idle timeout) just as a request was written on it. Timeouts are never retried (the deadline is
+    the user's), nor are writes, whose first attempt may have taken effect."""
+
+    RETRIED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.ConnectError)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method not in ("GET", "HEAD"):
+            return self.inner.handle_request(request)
+        try:
+            return self.inner.handle_request(request)
+        except self.RETRIED:
+            return self.inner.handle_request(request)
+
+
 # --- the deadline of the whole exchange ----------------------------------------------------------
 
 
@@ -465,6 +484,6 @@ class Network(httpx.BaseTransport):
 
 __all__ = [
     "CANCEL", "CHECK_WRITE", "DEADLINE", "JSON_BODY", "SENT", "Counting", "Deadline", "Failures", "Layer",
-    "Network", "OwnershipGuard", "RateLimit", "RateLimiter", "ReadYourWrites", "Tracking", "TransportFailure",
+    "Network", "OwnershipGuard", "RateLimit", "RateLimiter", "ReadYourWrites", "RetrySafe", "Tracking", "TransportFailure",
     "UnsafeRequest", "token_of",
 ]

@@ -708,3 +708,29 @@ def test_helper_threads_are_daemons_reused_while_busy_and_gone_when_idle() -> No
     assert seen[0] is seen[1] and seen[0].daemon
     seen[0].join(BOUND)
     assert not seen[0].is_alive()
+
+
+def test_a_get_or_head_whose_connection_broke_is_sent_once_more_but_a_write_is_not() -> None:
+    from contract_tests.transports import RetrySafe
+
+    attempts: list[str] = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        attempts.append(request.method)
+        if attempts.count(request.method) == 1:
+            raise httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
+        return httpx.Response(200)
+
+    with httpx.Client(transport=RetrySafe(httpx.MockTransport(flaky)), base_url="http://t") as http:
+        assert http.get("/x").status_code == 200 and http.head("/x").status_code == 200
+        with pytest.raises(httpx.ReadError):
+            http.delete("/x")
+    assert attempts == ["GET", "GET", "HEAD", "HEAD", "DELETE"]
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        attempts.append("slow")
+        raise httpx.ReadTimeout("deadline", request=request)
+
+    with httpx.Client(transport=RetrySafe(httpx.MockTransport(slow)), base_url="http://t") as http, pytest.raises(httpx.ReadTimeout):
+        http.get("/x")
+    assert attempts.count("slow") == 1  # a timeout is the user's deadline: never retried
