@@ -64,6 +64,19 @@ def token_of(request: httpx.Request, default: CancelToken) -> CancelToken:
     return token if isinstance(token, CancelToken) else default
 
 
+def peek_json(response: httpx.Response) -> Any:
+    """The JSON body of an answer on its way up the stack, read from a copy so the answer's own stream
+    is left for the `httpx.Client` on top (which sets `.elapsed`, read by Schemathesis, only when it
+    reads that stream itself). Raises ValueError for a body that is not JSON."""
+    stream = response.stream
+    if isinstance(stream, httpx.ByteStream):
+        copy = httpx.Response(response.status_code, headers=response.headers, stream=httpx.ByteStream(b"".join(stream)))
+        copy.read()
+        return copy.json()
+    response.read()
+    return response.json()
+
+
 class Layer(httpx.BaseTransport):
     """A transport that wraps another; closing it closes the one inside."""
 
@@ -187,9 +200,8 @@ class Tracking(Layer):
             return response
         if is_create:
             if raw is None:
-                response.read()
                 try:
-                    sid = as_uuid(response.json().get("sessionId"))
+                    sid = as_uuid(peek_json(response).get("sessionId"))
                 except (ValueError, AttributeError):
                     sid = None
             if sid is not None:
@@ -251,9 +263,8 @@ class ReadYourWrites(Layer):
         kind = "create-with-id"
         if method == "POST" and raw is None:
             kind = "create"
-            response.read()
             try:
-                raw = str(response.json()["sessionId"])
+                raw = str(peek_json(response)["sessionId"])
             except (ValueError, KeyError, TypeError):
                 return
         elif method == "PATCH":

@@ -734,3 +734,14 @@ def test_a_get_or_head_whose_connection_broke_is_sent_once_more_but_a_write_is_n
     with httpx.Client(transport=RetrySafe(httpx.MockTransport(slow)), base_url="http://t") as http, pytest.raises(httpx.ReadTimeout):
         http.get("/x")
     assert attempts.count("slow") == 1  # a timeout is the user's deadline: never retried
+
+
+def test_every_answer_has_its_elapsed_time_as_schemathesis_reads_it(base_url: str) -> None:
+    """Layers that read an answer's body (tracking, read-your-writes) read a copy: the answer reaches
+    the caller unread, and httpx sets `.elapsed` when it reads it."""
+    with ContractClient(base_url) as contract:
+        created = contract.create()
+        sid = created.json()["sessionId"]
+        answers = [created, contract.patch(sid, {"a": 1}), contract.get(sid), contract.head(sid), contract.delete(sid)]
+        assert all(answer.elapsed.total_seconds() >= 0 for answer in answers)
+        assert contract.created_count() == 1 and contract.writes.checked == 3

@@ -191,5 +191,5 @@ def _read_your_writes_of(kind: str) -> Callable[[ContractClient], None]:
     return every_acknowledged_write_was_visible_to_the_next_request
 
 
-for _kind, _pid in WRITE_KINDS.items():
-    contract_property(_pid, phase="last", cost=0.0, measures=(_kind,))(_read_your_writes_of(_kind))
+for _kind in WRITE_KINDS:
+    contract_property(f"consistency.read-your-writes.{_kind}", phase="last", cost=0.0, measures=(_kind,))(_read_your_writes_of(_kind))
