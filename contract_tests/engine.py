@@ -54,7 +54,7 @@ from contract_tests.target import probe, serve_reference
 
 HARD_STOP_GRACE = 10.0  # seconds after --time-budget at which running checks are abandoned
 STOP_GRACE = 5.0  # seconds running checks get to end after a stop, before they are abandoned
-HEARTBEAT = 5.0  # at most this many seconds between two events while the run works
+HEARTBEAT = 4.0  # seconds without an event after which a heartbeat comes (so never 5 s without a line)
 TICK = 0.2  # how often the engine's waits look at the clock
 CANARY_COUNT = 3
 
