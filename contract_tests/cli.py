@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from contract_tests.report import RunResults
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+_ENGINE_RAN = False  # whether this process's engine run has ended (for the message of a late interrupt)
 LEFT_BEHIND_SHOWN = 200  # ids printed on the terminal after a stop; every id is in the JSON report
 
 
@@ -128,6 +131,8 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
             say(f"session-contract: starting: {options.deployment_label}")
         try:
             results = engine.run()
+            global _ENGINE_RAN
+            _ENGINE_RAN = True
         except TargetUnreachable as exc:
             print(f"session-contract: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -200,7 +205,21 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.exit(diff_main(argv[1:]))
     ns = build_parser().parse_args(argv)
-    sys.exit(run(ns, sys.stdout))
+    # Until the engine installs its own (cooperative) handlers, a stop is an ordinary interrupt of
+    # this single thread: no request is in flight yet, and nothing has been created.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt_before_start)
+    try:
+        code = run(ns, sys.stdout)
+    except KeyboardInterrupt:
+        when = "after the run, while writing its reports" if _ENGINE_RAN else "before any check started; nothing was created"
+        print(f"session-contract: interrupted {when}", file=sys.stderr)
+        code = EXIT_VIOLATIONS
+    sys.exit(code)
+
+
+def _interrupt_before_start(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

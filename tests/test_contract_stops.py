@@ -266,3 +266,21 @@ def test_sigterm_stops_a_run_stuck_on_dripping_answers(tmp_path: Path) -> None:
         _wait(process, 60, lines)
     output = "\n".join(line for _, line in lines)
     assert process.returncode == 1 and "interrupted" in output, output[-3000:]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_in_the_first_moments_says_so_in_one_line(signum: int, tmp_path: Path) -> None:
+    """Interrupted while still starting (imports, the probe): one line, exit 1, never a silent exit 2."""
+    app = create_app()
+    with LiveServer(app) as server:
+        process, lines = _start(["--base-url", server.base_url], tmp_path)
+        time.sleep(0.3)
+        process.send_signal(signum)
+        _wait(process, 60, lines)
+        left = asyncio.run(_count(app))
+        assert process.stderr is not None
+        errors = process.stderr.read()
+    output = "\n".join(line for _, line in lines)
+    assert process.returncode == 1 and "Traceback" not in errors
+    assert "interrupted" in output + errors
+    assert left == 0
