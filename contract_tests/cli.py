@@ -89,8 +89,8 @@ class Progress:
             label = {PASS: "pass", FAIL: "FAIL", KNOWN: "known", NOT_CHECKED: "not checked"}[r.status]
             self.say(f"[{event.done:2d}/{event.total}] {label:11s} {r.property_id}  ({r.duration:.1f} s, {r.requests} requests)")
         elif isinstance(event, Heartbeat):
-            running = ", ".join(event.running) if event.running else "nothing"
-            self.say(f"  ... {event.elapsed:.0f} s, {event.phase}: running {running}; {event.requests} requests so far")
+            running = f": running {', '.join(event.running)}" if event.running else ""
+            self.say(f"  ... {event.elapsed:.0f} s, {event.phase}{running}; {event.requests} requests so far")
         elif isinstance(event, Stopping):
             if event.abort:
                 self.say("session-contract: stopped again: skipping cleanup")

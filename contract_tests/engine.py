@@ -219,6 +219,7 @@ class Engine:
         if self.options.time_budget > 0 and self.context.elapsed() >= self.options.time_budget + HARD_STOP_GRACE \
                 and not self.cancel.cancelled:
             self.stop(f"time budget of {self.options.time_budget:g} s exceeded; interrupted")
+            self.stopped = f"time budget of {self.options.time_budget:g} s exceeded; running checks abandoned"
         if time.monotonic() - self._last_event >= HEARTBEAT:
             requests = self.client.request_count if self.client is not None else 0
             self._emit(Heartbeat(self.context.elapsed(), self.phase, tuple(self._books.running), requests))
