@@ -14,6 +14,7 @@ from pathlib import Path
 import connexion
 from connexion.middleware import MiddlewarePosition
 
+from connexion_speedups import FastAsyncApp
 from mock_server.admin import AdminRoutes
 from mock_server.body_limit import ONE_MIB, BodyLimitMiddleware
 from mock_server.cors import JsonCORSMiddleware, cors_options
@@ -48,7 +49,7 @@ def create_mock_app(
     stand_in = stand_in if stand_in is not None else StandIn()
     store = stand_in.wrap_store(store if store is not None else InMemorySessionStore())
     journal = RequestJournal(journal_size)
-    app = create_app(store, spec_path=spec_path)
+    app = create_app(store, spec_path=spec_path, app_class=FastAsyncApp)  # the reference, with the speed-ups
     # Each add at a position goes inside the ones added before it at that position.
     app.add_middleware(CloseStoreOnShutdown, position=MiddlewarePosition.BEFORE_EXCEPTION, store=store)
     app.add_middleware(
