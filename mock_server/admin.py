@@ -23,8 +23,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mock_server.journal import RequestJournal
 from mock_server.seed import SeedError, load_seed, parse_seed
 from reference_impl.errors import ApiError, RequestValidationError
-from reference_impl.json_body import JsonBodyError, is_json_media_type, parse_json
 from reference_impl.store import SessionStore
+from session_spec.rules import JsonBodyError, allow_header, is_json_media_type, parse_json
 
 ADMIN_ROOT = "/__mock"
 AdminRoute = Callable[[Request], Awaitable[Response]]
@@ -56,7 +56,7 @@ class AdminRoutes:
         # HEAD answers as GET does, without the body (uvicorn never sends a body for HEAD).
         handler = methods.get("GET" if scope["method"] == "HEAD" else scope["method"])
         if handler is None:
-            allowed = ", ".join(sorted({*methods, *(["HEAD"] if "GET" in methods else [])}))
+            allowed = allow_header(methods)
             raise ApiError(405, f"Method {scope['method']} not allowed; this path accepts {allowed}", {"Allow": allowed})
         response = await handler(Request(scope, receive))
         await response(scope, receive, send)
@@ -93,7 +93,7 @@ class AdminRoutes:
         except JsonBodyError as exc:
             if exc.malformed:
                 raise ApiError(400, f"Body is not valid JSON: {exc.msg}") from None
-            raise
+            raise RequestValidationError([exc.problem]) from None
         try:
             records = parse_seed(document)
         except SeedError as exc:

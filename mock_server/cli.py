@@ -23,9 +23,9 @@ from mock_server.logs import configure_logging
 from mock_server.seed import SeedError, load_seed, parse_seed
 from mock_server.sqlite_store import SqliteSessionStore, StateFileError
 from mock_server.stand_in_options import add_stand_in_options, describe_stand_in, stand_in_from_args
-from reference_impl.json_body import JsonBodyError, parse_json
 from reference_impl.store import InMemorySessionStore, SessionRecord, SessionStore
 from session_spec import toolkit_version
+from session_spec.rules import JsonBodyError, parse_json
 
 PROG = "session-mock"
 T = TypeVar("T")

@@ -23,8 +23,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mock_server.examples import DocumentedResponse, ResponseCatalogue
 from mock_server.latency import Latency
 from mock_server.scenarios import Scenario, read_scenario
-from reference_impl.errors import ApiError, RequestValidationError, render
-from reference_impl.handlers import parse_session_id
+from reference_impl.errors import ApiError, render
+from session_spec.rules import MalformedId, parse_session_id
 
 # Statuses a gateway in front of any deployment answers, and the seconds a 503 asks clients to wait.
 GATEWAY_STATUSES = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
@@ -44,7 +44,7 @@ def _request_session_id(scope: Scope) -> uuid.UUID | None:
         return None
     try:
         return parse_session_id(raw)
-    except RequestValidationError:
+    except MalformedId:
         return None
 
 

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.exchange_check import Finding
+from session_spec.rules import allow_header
 
 VIOLATIONS_PATH = "/__mock/violations"
 RESET_PATH = "/__mock/reset"
@@ -70,8 +71,9 @@ class ViolationRoutes:
             if scope["method"] in ("GET", "HEAD"):
                 response = JSONResponse(self.log.summary())
             else:
+                allowed = allow_header(["GET"])  # it serves HEAD too
                 response = JSONResponse(
-                    {"detail": f"Method {scope['method']} not allowed; this path accepts GET"}, 405, {"Allow": "GET"}
+                    {"detail": f"Method {scope['method']} not allowed; this path accepts {allowed}"}, 405, {"Allow": allowed}
                 )
             await response(scope, receive, send)
             return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,25 +18,10 @@ from reference_impl.handlers import SessionHandlers
 from reference_impl.json_body import StrictJsonBody, json_body_operation_ids
 from reference_impl.served_spec import ANY_METHOD, SPEC_JSON_PATH, SPEC_YAML_PATH, ServedSpec
 from reference_impl.store import InMemorySessionStore, SessionStore
-from session_spec import SPEC_PATH, load_spec, operations_by_path, path_pattern
+from session_spec import SPEC_PATH, load_spec
+from session_spec.rules import OperationTable
 
 API_PREFIX = "/api/v1"
-
-
-def documented_methods(spec: dict[str, Any]) -> Callable[[str], list[str] | None]:
-    """A function from a request path to the methods the spec documents for it (None: unknown path)."""
-    table = [
-        (path_pattern(template), sorted(op.method.upper() for op in ops))
-        for template, ops in operations_by_path(spec).items()
-    ]
-
-    def lookup(path: str) -> list[str] | None:
-        for pattern, methods in table:
-            if pattern.fullmatch(path):
-                return methods
-        return None
-
-    return lookup
 
 
 def create_app(
@@ -82,7 +66,7 @@ def create_app(
     served = ServedSpec(spec)
     app.add_url_rule(SPEC_JSON_PATH, "openapi_json", served.json, methods=ANY_METHOD)
     app.add_url_rule(SPEC_YAML_PATH, "openapi_yaml", served.yaml, methods=ANY_METHOD)
-    errors.register(app, documented_methods(spec))
+    errors.register(app, OperationTable(spec).methods)
     app.add_middleware(IgnoreBodyOfBodylessOperations, operation_ids=bodyless_operation_ids(spec))
     app.store = store  # type: ignore[attr-defined]
     return app

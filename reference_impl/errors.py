@@ -17,6 +17,8 @@ from connexion.exceptions import BadRequestProblem, ProblemException, Unsupporte
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
+from session_spec.rules import MALFORMED_ID_PROBLEM, allowed_methods
+
 ErrorHandler = Callable[[ConnexionRequest, HTTPException], ConnexionResponse]
 
 logger = logging.getLogger(__name__)
@@ -47,10 +49,6 @@ class RequestValidationError(Exception):
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__(errors)
         self.errors = errors
-
-
-def validation_problem(loc: list[str | int], msg: str, type_: str) -> RequestValidationError:
-    return RequestValidationError([{"loc": loc, "msg": msg, "type": type_}])
 
 
 def render(request: ConnexionRequest | None, status: int, detail: Any, headers: dict[str, str] | None = None) -> ConnexionResponse:
@@ -106,7 +104,7 @@ def _route_not_found(allowed: Callable[[str], list[str] | None]) -> ErrorHandler
     def handler(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
         methods = allowed(request.scope["path"])
         if methods and request.method in methods:
-            return render(request, 422, [{"loc": ["path", "session_id"], "msg": "Input should be a valid UUID", "type": "uuid_parsing"}])
+            return render(request, 422, [MALFORMED_ID_PROBLEM])
         return render(request, 404, REASONS[404])
 
     return handler
@@ -116,7 +114,7 @@ def _method_not_allowed(allowed: Callable[[str], list[str] | None]) -> ErrorHand
     """405 with an `Allow` header naming the methods the path answers (RFC 9110 section 15.5.6).
 
     For the spec's paths: the methods it documents, plus HEAD wherever GET is documented (the
-    router answers HEAD for every GET route). For other routes (Swagger UI, the served spec): the
+    router answers HEAD for every GET route; session_spec.rules.allowed_methods). For other routes (Swagger UI, the served spec): the
     router's own `Allow`. (The router's 405 on a spec path names only the first route that matched.)
     """
 
@@ -124,7 +122,7 @@ def _method_not_allowed(allowed: Callable[[str], list[str] | None]) -> ErrorHand
         documented = allowed(request.scope["path"])
         if documented is None:
             documented = [m.strip() for m in dict(exc.headers or {}).get("Allow", "").split(",") if m.strip()]
-        methods = sorted(set(documented) | ({"HEAD"} if "GET" in documented else set()))
+        methods = allowed_methods(documented)
         detail = f"Method {request.method} not allowed; this path accepts {', '.join(methods)}"
         return render(request, 405, detail, {"Allow": ", ".join(methods)})
 
