@@ -8,6 +8,16 @@ with their named examples (`Operation.example`), and the request paths a path te
 from method and path to operationId) live in `session_spec.rules`. The repository's top-level
 `openapi.yaml` is the file people edit; this package's `openapi.yaml` is the same file (a link in
 the source tree, a copy in a built wheel), and a test proves the bytes are identical.
+
+JSON-Schema engines, one per purpose:
+- serving (the reference's request and response validation): Connexion's own, Python `jsonschema`
+  Draft 4 with its format checker; `connexion_speedups.validators` only decides valid values faster
+  with `jsonschema-rs` and hands every invalid one back to it;
+- checking a document against the contract's schemas (the mock's `--proxy` checking a deployment's
+  exchanges, tests/test_spec.py checking the examples): `openapi_schema_validator.OAS30Validator`,
+  OpenAPI 3.0's dialect, which reports every error with its path;
+- generating and checking traffic in the conformance suite: Schemathesis (and Hypothesis);
+- checking the contract document itself (tests/test_spec.py): `openapi-spec-validator`.
 """
 
 from __future__ import annotations
