@@ -37,9 +37,10 @@ serve: $(STAMP)  ## serve session-mock (the API, Swagger UI, /__mock/ admin) on 
 docs: $(STAMP)  ## build the static documentation site into site/
 	$(VENV)/bin/session-docs build site
 
-readme: $(STAMP)  ## regenerate the README's generated tables (operations, properties)
+readme: $(STAMP)  ## regenerate the README's generated sections (operations, properties, the mock's stack)
 	$(VENV)/bin/session-docs table --write README.md
 	$(VENV)/bin/session-docs properties --write README.md
+	$(PY) -m mock_server.stack --write README.md
 
 # Debian's chromium for the real-browser tests (root on CI machines; never a browser download).
 browser:

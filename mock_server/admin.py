@@ -1,14 +1,18 @@
-"""The admin routes under `/__mock/`, kept apart from the session API's paths.
+"""The one admin router: `/__mock/...` and `/`, kept apart from the session API's paths.
 
-- `POST /__mock/reset`     empty the store and the request journal
-- `GET  /__mock/requests`  the journal of the last N requests (method, path, query, status, time)
-- `POST /__mock/sessions`  seed sessions from a JSON body in the seed format (see mock_server.seed)
-- `GET  /__mock/`          this list
-- `GET  /`                 where things are: Swagger UI, the API, the spec, the admin routes
+- `POST /__mock/reset`       empty the store, the request journal and (with --proxy) the violation totals
+- `GET  /__mock/requests`    the journal of the last N requests (method, path, query, status, time)
+- `GET  /__mock/sessions`    the stored sessions: `{"count": N, "sessions": [records]}`
+- `POST /__mock/sessions`    seed sessions from a JSON body in the seed format (see mock_server.seed)
+- `GET  /__mock/violations`  with --proxy: what the proxy found (mock_server.violations)
+- `GET  /__mock/`            this list
+- `GET  /`                   where things are: Swagger UI, the API, the spec, the admin routes
 
-HEAD works wherever GET does; a wrong method answers 405 with `Allow` listing what the route answers.
+With --proxy the sessions live in the proxied deployment: `/__mock/sessions` answers 409 there.
+HEAD works wherever GET does; a wrong method answers 405 with `Allow` (session_spec.rules).
 
-Errors are raised as `ApiError` / `RequestValidationError` and rendered by reference_impl.errors.
+Errors are raised as `ApiError` / `RequestValidationError` and rendered by reference_impl.errors
+(the router sits inside Connexion's exception handling).
 """
 
 from __future__ import annotations
@@ -22,28 +26,37 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.journal import RequestJournal
 from mock_server.seed import SeedError, load_seed, parse_seed
+from mock_server.violations import ViolationLog
 from reference_impl.errors import ApiError, RequestValidationError
 from reference_impl.store import SessionStore
 from session_spec.rules import JsonBodyError, allow_header, is_json_media_type, parse_json
 
 ADMIN_ROOT = "/__mock"
 AdminRoute = Callable[[Request], Awaitable[Response]]
+PROXIED_SESSIONS = "With --proxy the sessions live in the proxied deployment: create them there"
 
 
 class AdminRoutes:
-    """Answers `/__mock/...` itself; everything else passes to the app it wraps."""
+    """Answers `/__mock/...` and `/` itself; everything else passes to the app it wraps.
 
-    def __init__(self, app: ASGIApp, store: SessionStore, journal: RequestJournal) -> None:
+    `violations` is the proxy's log: given, the router serves `/__mock/violations` and refuses
+    to seed or list the mock's own (unused) store.
+    """
+
+    def __init__(self, app: ASGIApp, store: SessionStore, journal: RequestJournal, violations: ViolationLog | None = None) -> None:
         self.app = app
         self.store = store
         self.journal = journal
+        self.violations = violations
         self.routes: dict[str, dict[str, AdminRoute]] = {
             "/": {"GET": self.root},
             f"{ADMIN_ROOT}/": {"GET": self.index},
             f"{ADMIN_ROOT}/reset": {"POST": self.reset},
             f"{ADMIN_ROOT}/requests": {"GET": self.requests},
-            f"{ADMIN_ROOT}/sessions": {"POST": self.seed},
+            f"{ADMIN_ROOT}/sessions": {"GET": self.sessions, "POST": self.seed},
         }
+        if violations is not None:
+            self.routes[f"{ADMIN_ROOT}/violations"] = {"GET": self.violation_summary}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
@@ -79,12 +92,29 @@ class AdminRoutes:
         removed = await self.store.count()
         await self.store.clear()
         self.journal.clear()
+        if self.violations is not None:
+            self.violations.clear()
         return JSONResponse({"message": "Mock reset", "sessionsRemoved": removed})
 
     async def requests(self, request: Request) -> Response:
         return JSONResponse({"limit": self.journal.limit, "requests": self.journal.entries()})
 
+    async def violation_summary(self, request: Request) -> Response:
+        assert self.violations is not None  # the route exists only with the proxy's log
+        return JSONResponse(self.violations.summary())
+
+    def _refuse_when_proxying(self) -> None:
+        if self.violations is not None:
+            raise ApiError(409, PROXIED_SESSIONS)
+
+    async def sessions(self, request: Request) -> Response:
+        """`GET /__mock/sessions`: how many sessions are stored, and each of them as GET shows it."""
+        self._refuse_when_proxying()
+        records = await self.store.records()
+        return JSONResponse({"count": len(records), "sessions": [record.to_json() for record in records]})
+
     async def seed(self, request: Request) -> Response:
+        self._refuse_when_proxying()
         content_type = request.headers.get("content-type", "")
         if not is_json_media_type(content_type):
             raise ApiError(415, f"Send the seed as application/json, not {content_type or 'no content type'}")

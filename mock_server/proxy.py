@@ -17,7 +17,6 @@ go into the journal entry (`/__mock/requests`) and the totals (`/__mock/violatio
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.exchange_check import ExchangeChecker, Finding
 from mock_server.violations import ViolationLog
+from reference_impl.errors import error_body
 
 EXCHANGE_NOTES = "session_mock.exchange"
 """Scope key of a dict the journal puts in each request's scope; the proxy adds its findings to it."""
@@ -61,8 +61,7 @@ class ProxySettings:
 
 
 def _error(status: int, detail: str, extra: dict[str, Any] | None = None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    body = json.dumps({"detail": detail, **(extra or {})}).encode()
-    return status, [(b"content-type", b"application/json")], body
+    return status, [(b"content-type", b"application/json")], error_body(detail, extra)
 
 
 class ProxyMiddleware:

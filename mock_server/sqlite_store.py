@@ -168,6 +168,9 @@ class SqliteSessionStore(SessionStore):
     async def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM sessions").fetchone()[0])
 
+    async def records(self) -> list[SessionRecord]:
+        return [_record(row) for row in self._db.execute("SELECT session_id, data, created_at, updated_at FROM sessions")]
+
     async def close(self) -> None:
         self._db.close()
 

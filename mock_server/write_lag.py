@@ -105,6 +105,9 @@ class LaggingStore(SessionStore):
     async def count(self) -> int:
         return await self.inner.count()
 
+    async def records(self) -> list[SessionRecord]:
+        return await self.inner.records()
+
     async def close(self) -> None:
         self._queue = deque((0.0, commit) for _, commit in self._queue)  # due now: commit everything acknowledged
         if self._committer is not None and not self._committer.done():

@@ -16,6 +16,7 @@ from connexion import AsyncApp
 from connexion.exceptions import BadRequestProblem, ProblemException, UnsupportedMediaTypeProblem
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 from session_spec.rules import MALFORMED_ID_PROBLEM, allowed_methods
 
@@ -51,6 +52,11 @@ class RequestValidationError(Exception):
         self.errors = errors
 
 
+def error_body(detail: Any, extra: dict[str, Any] | None = None) -> bytes:
+    """The JSON body of an error answer: `{"detail": ...}` (and, rarely, more keys after it)."""
+    return json.dumps({"detail": detail, **(extra or {})}).encode()
+
+
 def render(request: ConnexionRequest | None, status: int, detail: Any, headers: dict[str, str] | None = None) -> ConnexionResponse:
     """An error response in the contract's shape (empty for HEAD)."""
     headers = dict(headers or {})
@@ -61,8 +67,14 @@ def render(request: ConnexionRequest | None, status: int, detail: Any, headers: 
         mimetype="application/json",
         content_type="application/json",
         headers=headers,
-        body=json.dumps({"detail": detail}).encode(),
+        body=error_body(detail),
     )
+
+
+def error_response(status: int, detail: Any, headers: dict[str, str] | None = None) -> Response:
+    """`render`'s answer as a Starlette response, for ASGI layers outside Connexion's exception handling."""
+    error = render(None, status, detail, headers)
+    return Response(error.body, error.status_code, dict(error.headers), error.content_type)
 
 
 def _api_error(request: ConnexionRequest, exc: ApiError) -> ConnexionResponse:

@@ -111,6 +111,10 @@ class SessionStore(abc.ABC):
     async def count(self) -> int:
         """How many sessions are stored."""
 
+    @abc.abstractmethod
+    async def records(self) -> list[SessionRecord]:
+        """Every stored session (copies), for the mock's `GET /__mock/sessions`."""
+
     async def close(self) -> None:
         """Release resources; the default store has none."""
 
@@ -158,3 +162,6 @@ class InMemorySessionStore(SessionStore):
 
     async def count(self) -> int:
         return len(self._sessions)
+
+    async def records(self) -> list[SessionRecord]:
+        return [record.copy() for record in self._sessions.values()]

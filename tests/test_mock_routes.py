@@ -49,7 +49,7 @@ def test_head_works_wherever_get_does_and_a_405_lists_get_and_head(http: httpx.C
 
 @pytest.mark.parametrize(("path", "allow"), [
     ("/__mock/reset", "POST"),
-    ("/__mock/sessions", "POST"),
+    ("/__mock/sessions", "GET, HEAD, POST"),
     (f"{SESSION}/{uuid.uuid4()}", "DELETE, GET, HEAD, PATCH, POST"),
     (SESSION, "GET, HEAD, POST"),
     ("/health", "GET, HEAD"),
