@@ -40,10 +40,10 @@ class AdminRoutes:
     """Answers `/__mock/...` and `/` itself; everything else passes to the app it wraps.
 
     `violations` is the proxy's log: given, the router serves `/__mock/violations` and refuses
-    to seed or list the mock's own (unused) store.
+    to seed or list sessions, which live in the deployment (the proxy app has no `store`).
     """
 
-    def __init__(self, app: ASGIApp, store: SessionStore, journal: RequestJournal, violations: ViolationLog | None = None) -> None:
+    def __init__(self, app: ASGIApp, store: SessionStore | None, journal: RequestJournal, violations: ViolationLog | None = None) -> None:
         self.app = app
         self.store = store
         self.journal = journal
@@ -89,8 +89,10 @@ class AdminRoutes:
         })
 
     async def reset(self, request: Request) -> Response:
-        removed = await self.store.count()
-        await self.store.clear()
+        removed = 0
+        if self.store is not None:
+            removed = await self.store.count()
+            await self.store.clear()
         self.journal.clear()
         if self.violations is not None:
             self.violations.clear()
@@ -103,18 +105,18 @@ class AdminRoutes:
         assert self.violations is not None  # the route exists only with the proxy's log
         return JSONResponse(self.violations.summary())
 
-    def _refuse_when_proxying(self) -> None:
-        if self.violations is not None:
+    def _own_store(self) -> SessionStore:
+        if self.store is None or self.violations is not None:
             raise ApiError(409, PROXIED_SESSIONS)
+        return self.store
 
     async def sessions(self, request: Request) -> Response:
         """`GET /__mock/sessions`: how many sessions are stored, and each of them as GET shows it."""
-        self._refuse_when_proxying()
-        records = await self.store.records()
+        records = await self._own_store().records()
         return JSONResponse({"count": len(records), "sessions": [record.to_json() for record in records]})
 
     async def seed(self, request: Request) -> Response:
-        self._refuse_when_proxying()
+        store = self._own_store()
         content_type = request.headers.get("content-type", "")
         if not is_json_media_type(content_type):
             raise ApiError(415, f"Send the seed as application/json, not {content_type or 'no content type'}")
@@ -128,7 +130,7 @@ class AdminRoutes:
             records = parse_seed(document)
         except SeedError as exc:
             raise RequestValidationError(exc.problems) from None
-        await load_seed(self.store, records)
+        await load_seed(store, records)
         ids = [str(record.session_id) for record in records]
         noun = "session" if len(ids) == 1 else "sessions"
         return JSONResponse({"message": f"Seeded {len(ids)} {noun}", "sessionIds": ids}, status_code=201)

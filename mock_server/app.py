@@ -2,7 +2,9 @@
 
 The whole stack is declared once, outermost first, in mock_server.stack; this module only makes
 the layers the options ask for and hands the list to `reference_impl.create_app`, on the
-speed-ups (`connexion_speedups.FastAsyncApp`). No handler is re-implemented here.
+speed-ups (`connexion_speedups.FastAsyncApp`). No handler is re-implemented here. With a proxy
+(`StandIn.proxy`) the mock is the proxy's own app instead (mock_server.proxy_app), sharing the
+outer layers.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from mock_server.forced import ScenarioMiddleware
 from mock_server.journal import JournalMiddleware, RequestJournal
 from mock_server.latency import Latency
 from mock_server.lifespan import CloseStoreOnShutdown, FreezeHeapAfterStartup
-from mock_server.stack import Layer, middlewares, mock_stack
+from mock_server.proxy_app import create_proxy_app
+from mock_server.stack import Layer, middlewares, mock_stack, proxy_stack
 from mock_server.stand_in import StandIn
 from reference_impl import create_app
 from reference_impl.app import reference_middlewares
@@ -51,21 +54,29 @@ def create_mock_app(
     (the `session-mock` command) freezes the start-up heap (mock_server.lifespan).
     """
     stand_in = stand_in if stand_in is not None else StandIn()
-    store = stand_in.wrap_store(store if store is not None else InMemorySessionStore())
     journal = RequestJournal(journal_size)
+    shared = {
+        "freeze_heap": FreezeHeapAfterStartup if freeze_heap else None,
+        "journal": partial(JournalMiddleware, journal=journal, notes_key=stand_in.journal_notes_key),
+        "cors": partial(JsonCORSMiddleware, **cors_options(cors_origins, cors_credentials)) if cors else None,
+        "body_limit": partial(BodyLimitMiddleware, max_bytes=max_body_bytes),
+    }
+    if stand_in.proxy is not None:  # the deployment answers: no store, no reference (mock_server.proxy_app)
+        proxy = create_proxy_app(
+            spec_path, **shared, admin=partial(AdminRoutes, store=None, journal=journal, violations=stand_in.violations), proxy=stand_in.proxy_layer()
+        )
+        proxy.journal = journal  # type: ignore[attr-defined]
+        return proxy
+    store = stand_in.wrap_store(store if store is not None else InMemorySessionStore())
     layers: list[Layer] = []
 
     def declare(reference: list[Any]) -> list[Any]:
         layers.extend(mock_stack(
             reference,
+            **shared,
             close_store=partial(CloseStoreOnShutdown, store=store),
-            freeze_heap=FreezeHeapAfterStartup if freeze_heap else None,
-            journal=partial(JournalMiddleware, journal=journal, notes_key=stand_in.journal_notes_key),
-            cors=partial(JsonCORSMiddleware, **cors_options(cors_origins, cors_credentials)) if cors else None,
             profile=stand_in.profile_layer(),
-            body_limit=partial(BodyLimitMiddleware, max_bytes=max_body_bytes),
-            admin=partial(AdminRoutes, store=store, journal=journal, violations=stand_in.violation_log),
-            proxy=stand_in.proxy_layer(),
+            admin=partial(AdminRoutes, store=store, journal=journal),
             scenarios=partial(ScenarioMiddleware, catalogue=ResponseCatalogue(spec_path), latency=latency),
         ))
         return middlewares(layers)
@@ -78,5 +89,10 @@ def create_mock_app(
 
 def declared_stack() -> list[Layer]:
     """Every layer the mock can run, in order (for the README's flow section)."""
-    off = dict.fromkeys(["close_store", "freeze_heap", "journal", "cors", "profile", "body_limit", "admin", "proxy", "scenarios"])
+    off = dict.fromkeys(["close_store", "freeze_heap", "journal", "cors", "profile", "body_limit", "admin", "scenarios"])
     return mock_stack(reference_middlewares(load_spec()), **off)
+
+
+def declared_proxy_stack() -> list[Layer]:
+    """Every layer the proxy can run, in order (for the README's flow section)."""
+    return proxy_stack(**dict.fromkeys(["server_error", "freeze_heap", "journal", "cors", "exceptions", "body_limit", "admin", "swagger_ui", "proxy"]))

@@ -40,11 +40,6 @@ class StandIn:
     def wrap_store(self, store: SessionStore) -> SessionStore:
         return with_write_lag(store, self.write_lag_ms)
 
-    @property
-    def violation_log(self) -> ViolationLog | None:
-        """The proxy's findings, for the admin router (None without the proxy)."""
-        return self.violations if self.proxy is not None else None
-
     def profile_layer(self) -> Any:
         """The profile's layer (mock_server.stack's `profile`), None for the contract itself."""
         return partial(ProfileMiddleware, profile=self.profile) if self.profile.rules else None

@@ -24,6 +24,11 @@ from session_spec import SPEC_PATH, load_spec
 from session_spec.rules import OperationTable
 
 API_PREFIX = "/api/v1"
+SWAGGER_UI_OPTIONS = SwaggerUIOptions(
+    serve_spec=False,  # served as written (reference_impl.served_spec), not as Connexion's resolved copy
+    spec_path=SPEC_JSON_PATH,
+    swagger_ui_path=f"{API_PREFIX}/ui",
+)
 
 
 def reference_middlewares(spec: dict[str, Any]) -> list[Any]:
@@ -71,11 +76,7 @@ def create_app(
         resolver=Resolver(function_resolver=handlers.resolve),
         validate_responses=True,
         strict_validation=False,
-        swagger_ui_options=SwaggerUIOptions(
-            serve_spec=False,  # served as written below, not as Connexion's resolved copy
-            spec_path=SPEC_JSON_PATH,
-            swagger_ui_path=f"{API_PREFIX}/ui",
-        ),
+        swagger_ui_options=SWAGGER_UI_OPTIONS,
     )
     served = ServedSpec(spec)
     app.add_url_rule(SPEC_JSON_PATH, "openapi_json", served.json, methods=ANY_METHOD)

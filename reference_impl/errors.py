@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from connexion import AsyncApp
@@ -71,10 +71,14 @@ def render(request: ConnexionRequest | None, status: int, detail: Any, headers: 
     )
 
 
+def as_starlette(response: ConnexionResponse) -> Response:
+    """A rendered error as a Starlette response (for ASGI layers and apps outside Connexion)."""
+    return Response(response.body, response.status_code, dict(response.headers or {}), response.content_type)
+
+
 def error_response(status: int, detail: Any, headers: dict[str, str] | None = None) -> Response:
     """`render`'s answer as a Starlette response, for ASGI layers outside Connexion's exception handling."""
-    error = render(None, status, detail, headers)
-    return Response(error.body, error.status_code, dict(error.headers), error.content_type)
+    return as_starlette(render(None, status, detail, headers))
 
 
 def _api_error(request: ConnexionRequest, exc: ApiError) -> ConnexionResponse:
@@ -166,19 +170,40 @@ class _RenderersOnEventLoop:
         self.app.add_error_handler(code_or_exception, _on_event_loop(handler))
 
 
-def register(app: AsyncApp, allowed_methods: Callable[[str], list[str] | None]) -> None:
-    """Install the renderers on a Connexion app, replacing its problem+json defaults.
+def renderers(allowed_methods: Callable[[str], list[str] | None]) -> dict[int | type[Exception], Callable[[Any, Any], ConnexionResponse]]:
+    """Every renderer, by the status or exception it answers (in Connexion's registration order).
 
     `allowed_methods` maps a request path to the methods the spec documents for it.
     """
-    app = _RenderersOnEventLoop(app)  # type: ignore[assignment]
-    app.add_error_handler(404, _route_not_found(allowed_methods))
-    app.add_error_handler(405, _method_not_allowed(allowed_methods))
-    app.add_error_handler(ApiError, _api_error)
-    app.add_error_handler(RequestValidationError, _validation_error)
-    app.add_error_handler(BadRequestProblem, _bad_request)
-    app.add_error_handler(UnsupportedMediaTypeProblem, _bad_request)
-    app.add_error_handler(UnicodeDecodeError, _undecodable_body)
-    app.add_error_handler(ProblemException, _problem)
-    app.add_error_handler(HTTPException, _http_exception)
-    app.add_error_handler(Exception, _unexpected)
+    return {
+        404: _route_not_found(allowed_methods),
+        405: _method_not_allowed(allowed_methods),
+        ApiError: _api_error,
+        RequestValidationError: _validation_error,
+        BadRequestProblem: _bad_request,
+        UnsupportedMediaTypeProblem: _bad_request,
+        UnicodeDecodeError: _undecodable_body,
+        ProblemException: _problem,
+        HTTPException: _http_exception,
+        Exception: _unexpected,
+    }
+
+
+def starlette_handlers(allowed_methods: Callable[[str], list[str] | None]) -> dict[Any, Callable[[Any, Any], Awaitable[Response]]]:
+    """The same renderers for Starlette's own `ExceptionMiddleware` and `ServerErrorMiddleware` (the
+    proxy app, which runs no Connexion exception handling)."""
+
+    def adapt(handler: Callable[[Any, Any], ConnexionResponse]) -> Callable[[Any, Any], Awaitable[Response]]:
+        async def handle(request: Any, exc: Any) -> Response:
+            return as_starlette(handler(request, exc))
+
+        return handle
+
+    return {key: adapt(handler) for key, handler in renderers(allowed_methods).items()}
+
+
+def register(app: AsyncApp, allowed_methods: Callable[[str], list[str] | None]) -> None:
+    """Install the renderers on a Connexion app, replacing its problem+json defaults."""
+    registry = _RenderersOnEventLoop(app)
+    for key, handler in renderers(allowed_methods).items():
+        registry.add_error_handler(key, handler)

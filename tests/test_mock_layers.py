@@ -19,14 +19,16 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from mock_server.admin import AdminRoutes
-from mock_server.app import create_mock_app, declared_stack
+from mock_server.app import create_mock_app, declared_proxy_stack, declared_stack
 from mock_server.body_limit import BodyLimitMiddleware
 from mock_server.examples import ResponseCatalogue
 from mock_server.forced import ScenarioMiddleware
 from mock_server.journal import JournalMiddleware, RequestJournal
 from mock_server.latency import Latency
 from mock_server.profile import ProfileMiddleware, load_profile
+from mock_server.proxy import ProxySettings
 from mock_server.stack import flow_section, middlewares
+from mock_server.stand_in import StandIn
 from mock_server.violations import ViolationLog
 from reference_impl.app import reference_middlewares
 from reference_impl.errors import ApiError
@@ -242,4 +244,27 @@ def test_the_readmes_flow_section_is_the_declared_stack() -> None:
     text = README.read_text(encoding="utf-8")
     found = re.search(r"<!-- stack:start -->\n(.*?)\n<!-- stack:end -->", text, re.DOTALL)
     assert found is not None, "README.md has no <!-- stack:start --> ... <!-- stack:end --> section"
-    assert found.group(1) == flow_section(declared_stack()), "regenerate it: python -m mock_server.stack"
+    assert found.group(1) == flow_section(declared_stack(), declared_proxy_stack()), "regenerate it: python -m mock_server.stack --write README.md"
+
+
+def proxy_app() -> Any:
+    return create_mock_app(stand_in=StandIn(proxy=ProxySettings("http://127.0.0.1:9")))
+
+
+def test_the_proxy_is_its_own_app_with_the_mocks_outer_layers_and_no_store() -> None:
+    app = proxy_app()
+    names = [layer.name for layer in app.layers if layer.middleware is not None]
+    assert names == ["server-error guard", "request journal", "CORS", "exception handling", "body limit", "admin routes", "Swagger UI", "proxy"]
+    assert not hasattr(app, "store")
+
+
+def test_the_proxy_apps_admin_errors_are_rendered_in_the_contracts_shape() -> None:
+    app = proxy_app()
+    assert call(app, "POST", "/__mock/reset").json() == {"message": "Mock reset", "sessionsRemoved": 0}
+    listing = call(app, "GET", "/__mock/sessions")
+    assert listing.status_code == 409 and "proxied deployment" in listing.json()["detail"]
+    refused = call(app, "DELETE", "/__mock/violations")
+    assert (refused.status_code, refused.headers["allow"], refused.headers["content-type"]) == (405, "GET, HEAD", "application/json")
+    assert call(app, "HEAD", "/__mock/nowhere").content == b""
+    too_big = call(app, "POST", "/api/v1/session", content=b"x" * (1024 * 1024 + 1))
+    assert too_big.status_code == 413 and too_big.json()["detail"].startswith("Request body too large")
