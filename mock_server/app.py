@@ -16,7 +16,7 @@ from typing import Any
 import connexion
 
 from connexion_speedups import FastAsyncApp
-from mock_server.admin import AdminRoutes
+from mock_server.admin import ADMIN_ROOT, AdminRoutes
 from mock_server.body_limit import ONE_MIB, BodyLimitMiddleware
 from mock_server.cors import JsonCORSMiddleware, cors_options
 from mock_server.examples import ResponseCatalogue
@@ -57,7 +57,7 @@ def create_mock_app(
     journal = RequestJournal(journal_size)
     shared = {
         "freeze_heap": FreezeHeapAfterStartup if freeze_heap else None,
-        "journal": partial(JournalMiddleware, journal=journal, notes_key=stand_in.journal_notes_key),
+        "journal": partial(JournalMiddleware, journal=journal, notes_key=stand_in.journal_notes_key, not_journaled=f"{ADMIN_ROOT}/"),
         "cors": partial(JsonCORSMiddleware, **cors_options(cors_origins, cors_credentials)) if cors else None,
         "body_limit": partial(BodyLimitMiddleware, max_bytes=max_body_bytes),
     }

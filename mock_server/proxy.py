@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.exchange_check import ExchangeChecker, Finding
 from mock_server.violations import ViolationLog
+from reference_impl.asgi_body import read_body
 from reference_impl.errors import error_body
 
 EXCHANGE_NOTES = "session_mock.exchange"
@@ -90,7 +91,7 @@ class ProxyMiddleware:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
-        body = await _read_body(receive)
+        body = await read_body(receive)
         content_type = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"), "")
         operation, issues = self.checker.check_request(method, path, content_type, body)
         status, headers, content, failure = await self._exchange(scope, body)
@@ -153,15 +154,3 @@ class ProxyMiddleware:
             await send(message)
 
         return send_closing
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)

@@ -23,6 +23,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from reference_impl.asgi_body import read_body, replay_body
 from reference_impl.errors import RequestValidationError
 from session_spec import HTTP_METHODS
 from session_spec.rules import JsonBodyError, is_json_media_type, parse_json
@@ -64,7 +65,7 @@ class StrictJsonBody:
         if content_type is not None and not is_json_media_type(content_type.decode("latin-1")):
             await self.app(scope, receive, send)  # Connexion answers 422 for another media type
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         if body and content_type is None:
             raise RequestValidationError([{
                 "loc": ["body"],
@@ -96,29 +97,3 @@ def _is_plain_utf8(body: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    more_body = True
-    while more_body:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        more_body = message.get("more_body", False)
-    return b"".join(chunks)
-
-
-def replay_body(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that hands the app `body` (already read) as one message, then defers to `receive`."""
-    sent = False
-
-    async def replaying_receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replaying_receive

@@ -150,7 +150,7 @@ def test_a_chunked_body_within_the_limit_is_handed_on_with_its_length() -> None:
 
 def test_the_journal_notes_api_requests_with_their_status_but_not_admin_requests() -> None:
     journal = RequestJournal(limit=2)
-    app = JournalMiddleware(Inner(status=404), journal)
+    app = JournalMiddleware(Inner(status=404), journal, not_journaled="/__mock/")
     call(app, "GET", "/api/v1/session", params={"a": "1"})
     call(app, "GET", "/__mock/requests")
     entries = journal.entries()
