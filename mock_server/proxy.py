@@ -25,10 +25,10 @@ from urllib.parse import urlsplit
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.exchange_check import ExchangeChecker, Finding
 from mock_server.violations import ViolationLog
 from reference_impl.asgi_body import read_body
 from reference_impl.errors import error_body
+from session_spec.exchanges import ExchangeChecker, Finding
 
 EXCHANGE_NOTES = "session_mock.exchange"
 """Scope key of a dict the journal puts in each request's scope; the proxy adds its findings to it."""

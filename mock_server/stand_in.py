@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from mock_server.exchange_check import ExchangeChecker
 from mock_server.profile import CONTRACT, Profile, ProfileMiddleware
 from mock_server.proxy import EXCHANGE_NOTES, ProxyMiddleware, ProxySettings
 from mock_server.violations import ViolationLog
 from mock_server.write_lag import with_write_lag
 from reference_impl.store import SessionStore
+from session_spec.exchanges import ExchangeChecker
 
 
 @dataclass

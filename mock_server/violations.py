@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_server.exchange_check import Finding
+from session_spec.exchanges import Finding
 
 
 class ViolationLog:

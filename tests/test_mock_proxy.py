@@ -19,11 +19,11 @@ import pytest
 
 from mock_server import cli as mock_cli
 from mock_server.app import create_mock_app
-from mock_server.exchange_check import ExchangeChecker
 from mock_server.proxy import ProxySettings
 from mock_server.stand_in import StandIn
 from reference_impl import create_app
 from reference_impl.serving import LiveServer, free_port
+from session_spec.exchanges import ExchangeChecker
 from tests.broken_variants import BROKEN, PRODUCTION_LIKE, Variant
 from tests.contract_helpers import FAST, session_contract
 from tests.mock_process import MockProcess

@@ -1,6 +1,6 @@
 """`ExchangeChecker`: one request and its answer, checked against openapi.yaml and the contract's per-request rules.
 
-Used by the proxy (`--proxy URL`). Bodies are validated with `openapi_schema_validator.OAS30Validator`
+The contract's per-exchange rules, in the neutral contract package; used by the mock's proxy (`--proxy URL`). Bodies are validated with `openapi_schema_validator.OAS30Validator`
 (JSON Schema for OpenAPI 3.0, with its format checker: the JSON-Schema engine for checking a
 deployment's exchanges, which reports every error with its path) against the schemas the spec
 documents; the spec is read through `session_spec`, and the per-request rules (ids, strict JSON,
