@@ -354,3 +354,18 @@ def test_a_users_subclass_of_a_positions_middleware_is_not_taken_for_the_positio
         names = [getattr(entry, "func", entry).__name__ for entry in app.middleware.middlewares]
         orders.append(names[names.index("AuditSecurity") : names.index("SecurityMiddleware") + 1])
     assert orders[0] == orders[1] == ["AuditSecurity", "Marker", "SecurityMiddleware"], orders
+
+
+def test_the_reference_runs_connexions_own_stack_and_only_the_mock_opts_into_the_speed_ups() -> None:
+    from connexion.middleware import ConnexionMiddleware
+
+    from mock_server import create_mock_app
+
+    def classes(app: Any) -> list[type]:
+        return [getattr(entry, "func", entry) for entry in app.middleware.middlewares]
+
+    stock, mock = classes(create_app()), classes(create_mock_app())
+    assert not [cls for cls in stock if cls.__module__.startswith("connexion_speedups")]
+    assert [cls for cls in stock if cls in ConnexionMiddleware.default_middlewares] == ConnexionMiddleware.default_middlewares
+    assert create_app().middleware.options.validator_map is None  # Connexion's own validators
+    assert {DirectDispatch, TableRouting, SwaggerUIOnItsPaths, CachedRequestValidationMiddleware} <= set(mock)
