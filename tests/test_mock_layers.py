@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from mock_server.admin import AdminRoutes
 from mock_server.app import create_mock_app, declared_proxy_stack, declared_stack
 from mock_server.body_limit import BodyLimitMiddleware
+from mock_server.cors import JsonCORSMiddleware, cors_options
 from mock_server.examples import ResponseCatalogue
 from mock_server.forced import ScenarioMiddleware
 from mock_server.journal import JournalMiddleware, RequestJournal
@@ -31,7 +32,8 @@ from mock_server.stack import flow_section, middlewares
 from mock_server.stand_in import StandIn
 from mock_server.violations import ViolationLog
 from reference_impl.app import reference_middlewares
-from reference_impl.errors import ApiError
+from reference_impl.errors import ApiError, RequestValidationError
+from reference_impl.json_body import StrictJsonBody
 from reference_impl.store import InMemorySessionStore, SessionRecord
 from session_spec import SPEC_PATH, load_spec
 
@@ -268,3 +270,28 @@ def test_the_proxy_apps_admin_errors_are_rendered_in_the_contracts_shape() -> No
     assert call(app, "HEAD", "/__mock/nowhere").content == b""
     too_big = call(app, "POST", "/api/v1/session", content=b"x" * (1024 * 1024 + 1))
     assert too_big.status_code == 413 and too_big.json()["detail"].startswith("Request body too large")
+
+
+# --- CORS and the reference's strict JSON layer --------------------------------------------------
+
+
+def test_a_refused_preflight_answers_json_naming_the_reason_and_an_allowed_one_passes_no_further() -> None:
+    inner = Inner()
+    app = JsonCORSMiddleware(inner, **cors_options(None))
+    asked = {"access-control-request-method": "PATCH"}
+    refused = call(app, "OPTIONS", "/api/v1/session", headers={"origin": "http://evil.example", **asked})
+    assert refused.status_code == 400 and refused.headers["content-type"] == "application/json"
+    assert refused.json() == {"detail": "CORS preflight refused: origin http://evil.example is not allowed (see --cors-origin)"}
+    allowed = call(app, "OPTIONS", "/api/v1/session", headers={"origin": "http://localhost:5173", **asked})
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert inner.calls == []
+
+
+def test_the_strict_json_layer_hands_on_plain_json_and_refuses_nan_with_a_422_problem() -> None:
+    inner = Inner()
+    app = Routed(StrictJsonBody(inner, operation_ids=frozenset({"update_session"})), "update_session")
+    passed = call(app, "PATCH", f"/api/v1/session/{SID}", content=b'{"data": {}}', headers={"content-type": "Application/Merge-Patch+JSON"})
+    assert passed.json()["headers"]["content-type"] == "application/json" and passed.json()["body"] == '{"data": {}}'
+    with pytest.raises(RequestValidationError) as refused:
+        call(app, "PATCH", f"/api/v1/session/{SID}", content=b'{"data": {"n": NaN}}', headers={"content-type": "application/json"})
+    assert refused.value.errors[0]["loc"] == ["body"] and len(inner.calls) == 1
