@@ -20,7 +20,7 @@ FAST_IGNORE = --ignore=tests/test_docs_browser.py --ignore=tests/test_mock_brows
               --ignore=tests/test_wheel.py --ignore=tests/test_contract_cli.py --ignore=tests/test_contract_suite.py \
               --ignore=tests/test_contract_stops.py
 
-.PHONY: serve test test-fast test-pythons lint venv browser docs readme clean FORCE
+.PHONY: serve test test-fast test-pythons lint venv browser docs readme clean connexion-gate FORCE
 
 venv: $(STAMP)
 
@@ -38,9 +38,10 @@ serve: $(STAMP)  ## serve session-mock (the API, Swagger UI, /__mock/ admin) on 
 docs: $(STAMP)  ## build the static documentation site into site/
 	$(VENV)/bin/session-docs build site
 
-readme: $(STAMP)  ## regenerate the README's generated tables (operations, properties)
+readme: $(STAMP)  ## regenerate the README's generated sections (operations, properties, the mock's stack)
 	$(VENV)/bin/session-docs table --write README.md
 	$(VENV)/bin/session-docs properties --write README.md
+	$(PY) -m mock_server.stack --write README.md
 
 # Debian's chromium for the real-browser tests (root on CI machines; never a browser download).
 browser:
@@ -67,5 +68,21 @@ test-pythons:  ## the quick subset on Python 3.11, 3.12 and 3.13 (pyenv)
 	  $(MAKE) --no-print-directory test-fast PYTHON=$$py VENV=.venv-$$v || exit 1; \
 	done
 
+# The Connexion upgrade gate: the speed-ups' differential tests (connexion_speedups against stock
+# Connexion, answer for answer) in a scratch venv with the Connexion version given, e.g.
+# `make connexion-gate CONNEXION=3.3.0`. Green there is what it takes to raise the pin in pyproject.toml.
+CONNEXION ?= 3.3.0
+GATE_VENV ?= .venv-connexion-gate
+GATE_TESTS = tests/test_connexion_speedups.py tests/test_speedups_validators.py
+
+connexion-gate:  ## run the speed-ups' differential tests against Connexion $(CONNEXION) in $(GATE_VENV)
+	rm -rf $(GATE_VENV)
+	$(PYTHON) -m venv $(GATE_VENV)
+	$(GATE_VENV)/bin/python -m pip install --quiet -e .
+	@# Installed over the pin on purpose: pip warns that the toolkit asks for another version.
+	$(GATE_VENV)/bin/python -m pip install --quiet 'connexion[swagger-ui,uvicorn]==$(CONNEXION)' || true
+	@$(GATE_VENV)/bin/python -c 'import importlib.metadata as m, sys; v = m.version("connexion"); print("connexion", v); sys.exit(v != "$(CONNEXION)")'
+	$(GATE_VENV)/bin/python -m pytest -q $(GATE_TESTS)
+
 clean:
-	rm -rf $(VENV) .venv-3.* build dist *.egg-info
+	rm -rf $(VENV) .venv-3.* $(GATE_VENV) build dist *.egg-info

@@ -1,6 +1,7 @@
 """CPU cost per request of the mock's ASGI app alone (no sockets, no uvicorn), per scenario.
 
     .venv/bin/python bench/asgi_cost.py                   # µs of CPU per request, mock vs ceiling
+    .venv/bin/python bench/asgi_cost.py --targets mock,reference,fast-reference,ceiling  # the stock reference beside it
     .venv/bin/python bench/asgi_cost.py --profile get     # cProfile of one scenario, top 30 by own time
     valgrind --tool=callgrind .venv/bin/python bench/asgi_cost.py --requests 500 --scenarios get
 
@@ -73,10 +74,17 @@ async def scenario_calls(app: ASGIApp, scenario: str, requests: int) -> None:
 
 
 def build(target: str) -> ASGIApp:
+    """`mock` (the mock, speed-ups on), `reference` (the reference on stock Connexion),
+    `fast-reference` (the reference with connexion_speedups) or `ceiling` (a bare Starlette app)."""
     if target == "ceiling":
         from ceiling_app import app
 
         return app
+    if target in ("reference", "fast-reference"):
+        from connexion_speedups import FastAsyncApp
+        from reference_impl import create_app
+
+        return cast(ASGIApp, create_app(app_class=FastAsyncApp) if target == "fast-reference" else create_app())
     from mock_server.app import create_mock_app
 
     return cast(ASGIApp, create_mock_app())

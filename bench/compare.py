@@ -80,6 +80,7 @@ SCENARIOS: dict[str, Scenario] = {
 TARGETS = {
     "mock": "session-mock (in-memory store)",
     "mock-sqlite": "session-mock --state-file (SQLite)",
+    "reference": "the reference on stock Connexion (python -m reference_impl; no speed-ups)",
     "prism": f"Stoplight Prism {PRISM_VERSION} (npm), default logging (a line per request)",
     "prism-quiet": f"Stoplight Prism {PRISM_VERSION} (npm) with -v warn (no line per request)",
     "ceiling": "Starlette ceiling (bench/ceiling_app.py)",
@@ -196,6 +197,8 @@ def server_command(target: str, port: int, folder: Path) -> list[str]:
         return [sys.executable, "-m", "mock_server", "--port", str(port)]
     if target == "mock-sqlite":
         return [sys.executable, "-m", "mock_server", "--port", str(port), "--state-file", str(folder / "bench.db")]
+    if target == "reference":
+        return [sys.executable, "-m", "reference_impl", "--port", str(port)]
     if target == "prism":
         return [str(ensure_prism()), "mock", str(SPEC_PATH), "-h", "127.0.0.1", "-p", str(port)]
     if target == "prism-quiet":
@@ -325,7 +328,7 @@ def report(results: list[Result], targets: list[str], scenarios: list[str], kind
                 lines.append(
                     f"  {target:<13} {r.rps:>9,.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.per_cpu_second:>10,.0f}   {status_note(r)}"
                 )
-    pairs = [(a, b) for a, b in [("mock", "prism"), ("mock", "prism-quiet"), ("mock", "ceiling"), ("mock-sqlite", "mock")] if a in targets and b in targets]
+    pairs = [(a, b) for a, b in [("mock", "prism"), ("mock", "prism-quiet"), ("mock", "ceiling"), ("mock-sqlite", "mock"), ("mock", "reference")] if a in targets and b in targets]
     if pairs:
         lines.append(
             "\nRatios: rps and req/CPU-s, higher is better for the first named; p99, lower is better for the first named"

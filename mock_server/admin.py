@@ -1,15 +1,18 @@
-"""The admin routes under `/__mock/`, kept apart from the session API's paths.
+"""The one admin router: `/__mock/...` and `/`, kept apart from the session API's paths.
 
-- `POST /__mock/reset`     empty the store and the request journal
-- `GET  /__mock/requests`  the journal of the last N requests (method, path, query, status, time)
-- `GET  /__mock/sessions`  the store, read-only: `{"count", "sessions": [Session, ...]}`, oldest first
-- `POST /__mock/sessions`  seed sessions from a JSON body in the seed format (see mock_server.seed)
-- `GET  /__mock/`          this list
-- `GET  /`                 where things are: Swagger UI, the API, the spec, the admin routes
+- `POST /__mock/reset`       empty the store, the request journal and (with --proxy) the violation totals
+- `GET  /__mock/requests`    the journal of the last N requests (method, path, query, status, time)
+- `GET  /__mock/sessions`    the stored sessions: `{"count": N, "sessions": [records]}`
+- `POST /__mock/sessions`    seed sessions from a JSON body in the seed format (see mock_server.seed)
+- `GET  /__mock/violations`  with --proxy: what the proxy found (mock_server.violations)
+- `GET  /__mock/`            this list
+- `GET  /`                   where things are: Swagger UI, the API, the spec, the admin routes
 
-HEAD works wherever GET does; a wrong method answers 405 with `Allow` listing what the route answers.
+With --proxy the sessions live in the proxied deployment: `/__mock/sessions` answers 409 there.
+HEAD works wherever GET does; a wrong method answers 405 with `Allow` (session_spec.rules).
 
-Errors are raised as `ApiError` / `RequestValidationError` and rendered by reference_impl.errors.
+Errors are raised as `ApiError` / `RequestValidationError` and rendered by reference_impl.errors
+(the router sits inside Connexion's exception handling).
 """
 
 from __future__ import annotations
@@ -23,21 +26,28 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.journal import RequestJournal
 from mock_server.seed import SeedError, load_seed, parse_seed
+from mock_server.violations import ViolationLog
 from reference_impl.errors import ApiError, RequestValidationError
-from reference_impl.json_body import JsonBodyError, is_json_media_type, parse_json
 from reference_impl.store import SessionStore
+from session_spec.rules import JsonBodyError, allow_header, is_json_media_type, parse_json
 
 ADMIN_ROOT = "/__mock"
 AdminRoute = Callable[[Request], Awaitable[Response]]
+PROXIED_SESSIONS = "With --proxy the sessions live in the proxied deployment: create them there"
 
 
 class AdminRoutes:
-    """Answers `/__mock/...` itself; everything else passes to the app it wraps."""
+    """Answers `/__mock/...` and `/` itself; everything else passes to the app it wraps.
 
-    def __init__(self, app: ASGIApp, store: SessionStore, journal: RequestJournal) -> None:
+    `violations` is the proxy's log: given, the router serves `/__mock/violations` and refuses
+    to seed or list sessions, which live in the deployment (the proxy app has no `store`).
+    """
+
+    def __init__(self, app: ASGIApp, store: SessionStore | None, journal: RequestJournal, violations: ViolationLog | None = None) -> None:
         self.app = app
         self.store = store
         self.journal = journal
+        self.violations = violations
         self.routes: dict[str, dict[str, AdminRoute]] = {
             "/": {"GET": self.root},
             f"{ADMIN_ROOT}/": {"GET": self.index},
@@ -45,6 +55,8 @@ class AdminRoutes:
             f"{ADMIN_ROOT}/requests": {"GET": self.requests},
             f"{ADMIN_ROOT}/sessions": {"GET": self.sessions, "POST": self.seed},
         }
+        if violations is not None:
+            self.routes[f"{ADMIN_ROOT}/violations"] = {"GET": self.violation_summary}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
@@ -57,7 +69,7 @@ class AdminRoutes:
         # HEAD answers as GET does, without the body (uvicorn never sends a body for HEAD).
         handler = methods.get("GET" if scope["method"] == "HEAD" else scope["method"])
         if handler is None:
-            allowed = ", ".join(sorted({*methods, *(["HEAD"] if "GET" in methods else [])}))
+            allowed = allow_header(methods)
             raise ApiError(405, f"Method {scope['method']} not allowed; this path accepts {allowed}", {"Allow": allowed})
         response = await handler(Request(scope, receive))
         await response(scope, receive, send)
@@ -77,20 +89,34 @@ class AdminRoutes:
         })
 
     async def reset(self, request: Request) -> Response:
-        removed = await self.store.count()
-        await self.store.clear()
+        removed = 0
+        if self.store is not None:
+            removed = await self.store.count()
+            await self.store.clear()
         self.journal.clear()
+        if self.violations is not None:
+            self.violations.clear()
         return JSONResponse({"message": "Mock reset", "sessionsRemoved": removed})
 
     async def requests(self, request: Request) -> Response:
         return JSONResponse({"limit": self.journal.limit, "requests": self.journal.entries()})
 
+    async def violation_summary(self, request: Request) -> Response:
+        assert self.violations is not None  # the route exists only with the proxy's log
+        return JSONResponse(self.violations.summary())
+
+    def _own_store(self) -> SessionStore:
+        if self.store is None or self.violations is not None:
+            raise ApiError(409, PROXIED_SESSIONS)
+        return self.store
+
     async def sessions(self, request: Request) -> Response:
-        """What the store holds, each record in the API's `Session` shape (which is also the seed format)."""
-        records = await self.store.records()
+        """`GET /__mock/sessions`: how many sessions are stored, and each of them as GET shows it."""
+        records = await self._own_store().records()
         return JSONResponse({"count": len(records), "sessions": [record.to_json() for record in records]})
 
     async def seed(self, request: Request) -> Response:
+        store = self._own_store()
         content_type = request.headers.get("content-type", "")
         if not is_json_media_type(content_type):
             raise ApiError(415, f"Send the seed as application/json, not {content_type or 'no content type'}")
@@ -99,12 +125,12 @@ class AdminRoutes:
         except JsonBodyError as exc:
             if exc.malformed:
                 raise ApiError(400, f"Body is not valid JSON: {exc.msg}") from None
-            raise
+            raise RequestValidationError([exc.problem]) from None
         try:
             records = parse_seed(document)
         except SeedError as exc:
             raise RequestValidationError(exc.problems) from None
-        await load_seed(self.store, records)
+        await load_seed(store, records)
         ids = [str(record.session_id) for record in records]
         noun = "session" if len(ids) == 1 else "sessions"
         return JSONResponse({"message": f"Seeded {len(ids)} {noun}", "sessionIds": ids}, status_code=201)

@@ -1,31 +1,36 @@
 """`create_mock_app`: the reference implementation with the mock's layers around it.
 
-Outermost first: Connexion's server-error guard, closing the store at shutdown, the request journal, CORS, Connexion's exception
-handling (reference_impl.errors), the 1 MiB body limit, the `/__mock/` admin routes, Swagger UI,
-routing, then the scenario layer (latency, delays, forced responses), request validation, the
-reference handlers and response validation. A stand-in (mock_server.stand_in) adds its profile
-layer just inside CORS and its proxy where routing would be. No handler is re-implemented here.
+The whole stack is declared once, outermost first, in mock_server.stack; this module only makes
+the layers the options ask for and hands the list to `reference_impl.create_app`, on the
+speed-ups (`connexion_speedups.FastAsyncApp`). No handler is re-implemented here. With a proxy
+(`StandIn.proxy`) the mock is the proxy's own app instead (mock_server.proxy_app), sharing the
+outer layers.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import connexion
-from connexion.middleware import MiddlewarePosition
 
-from mock_server.admin import AdminRoutes
+from connexion_speedups import FastAsyncApp
+from mock_server.admin import ADMIN_ROOT, AdminRoutes
 from mock_server.body_limit import ONE_MIB, BodyLimitMiddleware
 from mock_server.cors import JsonCORSMiddleware, cors_options
 from mock_server.examples import ResponseCatalogue
 from mock_server.forced import ScenarioMiddleware
 from mock_server.journal import JournalMiddleware, RequestJournal
 from mock_server.latency import Latency
-from mock_server.lifespan import CloseStoreOnShutdown
+from mock_server.lifespan import CloseStoreOnShutdown, FreezeHeapAfterStartup
+from mock_server.proxy_app import create_proxy_app
+from mock_server.stack import Layer, middlewares, mock_stack, proxy_stack
 from mock_server.stand_in import StandIn
 from reference_impl import create_app
+from reference_impl.app import reference_middlewares
 from reference_impl.store import InMemorySessionStore, SessionStore
-from session_spec import SPEC_PATH
+from session_spec import SPEC_PATH, load_spec
 
 
 def create_mock_app(
@@ -39,28 +44,55 @@ def create_mock_app(
     spec_path: Path = SPEC_PATH,
     cors: bool = True,
     stand_in: StandIn | None = None,
+    freeze_heap: bool = False,
 ) -> connexion.AsyncApp:
-    """The mock as an ASGI app; `app.store` is its store and `app.journal` its request journal.
+    """The mock as an ASGI app; `app.store` is its store, `app.journal` its request journal and
+    `app.layers` its declared stack (mock_server.stack).
 
     `cors=False` leaves CORS out (what a browser meets against a deployment without it); `stand_in`
-    chooses a production profile, a write lag or a proxy (mock_server.stand_in).
+    chooses a production profile, a write lag or a proxy (mock_server.stand_in); `freeze_heap`
+    (the `session-mock` command) freezes the start-up heap (mock_server.lifespan).
     """
     stand_in = stand_in if stand_in is not None else StandIn()
-    store = stand_in.wrap_store(store if store is not None else InMemorySessionStore())
     journal = RequestJournal(journal_size)
-    app = create_app(store, spec_path=spec_path)
-    # Each add at a position goes inside the ones added before it at that position.
-    app.add_middleware(CloseStoreOnShutdown, position=MiddlewarePosition.BEFORE_EXCEPTION, store=store)
-    app.add_middleware(
-        JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, journal=journal, notes_key=stand_in.journal_notes_key
-    )
-    if cors:
-        app.add_middleware(JsonCORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **cors_options(cors_origins, cors_credentials))
-    stand_in.install(app)
-    app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=max_body_bytes)
-    app.add_middleware(AdminRoutes, position=MiddlewarePosition.BEFORE_SWAGGER, store=store, journal=journal)
-    app.add_middleware(
-        ScenarioMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, catalogue=ResponseCatalogue(spec_path), latency=latency
-    )
+    shared = {
+        "freeze_heap": FreezeHeapAfterStartup if freeze_heap else None,
+        "journal": partial(JournalMiddleware, journal=journal, notes_key=stand_in.journal_notes_key, not_journaled=f"{ADMIN_ROOT}/"),
+        "cors": partial(JsonCORSMiddleware, **cors_options(cors_origins, cors_credentials)) if cors else None,
+        "body_limit": partial(BodyLimitMiddleware, max_bytes=max_body_bytes),
+    }
+    if stand_in.proxy is not None:  # the deployment answers: no store, no reference (mock_server.proxy_app)
+        proxy = create_proxy_app(
+            spec_path, **shared, admin=partial(AdminRoutes, store=None, journal=journal, violations=stand_in.violations), proxy=stand_in.proxy_layer()
+        )
+        proxy.journal = journal  # type: ignore[attr-defined]
+        return proxy
+    store = stand_in.wrap_store(store if store is not None else InMemorySessionStore())
+    layers: list[Layer] = []
+
+    def declare(reference: list[Any]) -> list[Any]:
+        layers.extend(mock_stack(
+            reference,
+            **shared,
+            close_store=partial(CloseStoreOnShutdown, store=store),
+            profile=stand_in.profile_layer(),
+            admin=partial(AdminRoutes, store=store, journal=journal),
+            scenarios=partial(ScenarioMiddleware, catalogue=ResponseCatalogue(spec_path), latency=latency),
+        ))
+        return middlewares(layers)
+
+    app = create_app(store, spec_path=spec_path, app_class=FastAsyncApp, middlewares=declare)
     app.journal = journal  # type: ignore[attr-defined]
+    app.layers = layers  # type: ignore[attr-defined]
     return app
+
+
+def declared_stack() -> list[Layer]:
+    """Every layer the mock can run, in order (for the README's flow section)."""
+    off = dict.fromkeys(["close_store", "freeze_heap", "journal", "cors", "profile", "body_limit", "admin", "scenarios"])
+    return mock_stack(reference_middlewares(load_spec()), **off)
+
+
+def declared_proxy_stack() -> list[Layer]:
+    """Every layer the proxy can run, in order (for the README's flow section)."""
+    return proxy_stack(**dict.fromkeys(["server_error", "freeze_heap", "journal", "cors", "exceptions", "body_limit", "admin", "swagger_ui", "proxy"]))

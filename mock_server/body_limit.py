@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from reference_impl.asgi_body import BodyTooLarge, read_body, replay_body
 from reference_impl.errors import ApiError
-from reference_impl.json_body import replay_body
 
 ONE_MIB = 1024 * 1024
 
@@ -40,25 +40,13 @@ class BodyLimitMiddleware:
                 raise self._too_large()
             await self.app(scope, receive, send)
         elif chunked:
-            body = await self._read_chunked(receive)
+            try:
+                body = await read_body(receive, self.max_bytes)
+            except BodyTooLarge:
+                raise self._too_large() from None
             scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"transfer-encoding"] + [
                 (b"content-length", str(len(body)).encode())
             ]
             await self.app(scope, replay_body(body, receive), send)
         else:
             await self.app(scope, receive, send)
-
-    async def _read_chunked(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size, more_body = 0, True
-        while more_body:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise self._too_large()
-            chunks.append(chunk)
-            more_body = message.get("more_body", False)
-        return b"".join(chunks)

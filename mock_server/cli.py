@@ -12,20 +12,18 @@ from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import uvicorn
-from connexion.middleware import MiddlewarePosition
 
 from mock_server.app import create_mock_app
 from mock_server.cors import check_origin
 from mock_server.cors import describe as describe_cors
 from mock_server.latency import Latency
-from mock_server.lifespan import FreezeHeapAfterStartup
 from mock_server.logs import configure_logging
 from mock_server.seed import SeedError, load_seed, parse_seed
 from mock_server.sqlite_store import SqliteSessionStore, StateFileError
 from mock_server.stand_in_options import add_stand_in_options, describe_stand_in, stand_in_from_args
-from reference_impl.json_body import JsonBodyError, parse_json
 from reference_impl.store import InMemorySessionStore, SessionRecord, SessionStore
 from session_spec import toolkit_version
+from session_spec.rules import JsonBodyError, parse_json
 
 PROG = "session-mock"
 T = TypeVar("T")
@@ -186,9 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     host, port = sock.getsockname()[:2]
     base_url = f"http://{host}:{port}"
     app = create_mock_app(
-        store, cors_origins=args.cors_origins, cors_credentials=args.cors_credentials, latency=args.latency, cors=not args.no_cors, stand_in=stand_in
+        store, cors_origins=args.cors_origins, cors_credentials=args.cors_credentials, latency=args.latency, cors=not args.no_cors,
+        stand_in=stand_in, freeze_heap=True,
     )
-    app.add_middleware(FreezeHeapAfterStartup, position=MiddlewarePosition.BEFORE_EXCEPTION)
     print(banner(base_url, args, store, sessions), flush=True)
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=0.5,  # type: ignore[arg-type]  # uvicorn takes seconds as a float

@@ -23,7 +23,7 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from reference_impl.errors import render
+from reference_impl.errors import error_response
 
 LOCAL_ORIGIN_REGEX = r"http://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?"
 ALLOWED_METHODS = ["GET", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -122,5 +122,4 @@ class JsonCORSMiddleware(CORSMiddleware):
         # Private Network Access is granted only together with an allowed origin.
         dropped = ("content-type", "content-length", "access-control-allow-private-network")
         headers = {k: v for k, v in response.headers.items() if k not in dropped}
-        error = render(None, 400, "CORS preflight refused: " + "; ".join(reasons), headers)
-        return Response(error.body, error.status_code, dict(error.headers), error.content_type)
+        return error_response(400, "CORS preflight refused: " + "; ".join(reasons), headers)

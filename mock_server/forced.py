@@ -16,6 +16,7 @@ import asyncio
 import json
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -23,8 +24,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mock_server.examples import DocumentedResponse, ResponseCatalogue
 from mock_server.latency import Latency
 from mock_server.scenarios import Scenario, read_scenario
-from reference_impl.errors import ApiError, RequestValidationError, render
-from reference_impl.handlers import parse_session_id
+from reference_impl.errors import ApiError, error_response
+from session_spec.rules import MalformedId, parse_session_id
 
 # Statuses a gateway in front of any deployment answers, and the seconds a 503 asks clients to wait.
 GATEWAY_STATUSES = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
@@ -44,7 +45,7 @@ def _request_session_id(scope: Scope) -> uuid.UUID | None:
         return None
     try:
         return parse_session_id(raw)
-    except RequestValidationError:
+    except MalformedId:
         return None
 
 
@@ -95,10 +96,13 @@ def forced_response(
 class ScenarioMiddleware:
     """Applies `--latency`, `Prefer: delay=`, and forced `code=`/`example=` to routed API requests."""
 
-    def __init__(self, app: ASGIApp, catalogue: ResponseCatalogue, latency: Latency = Latency()) -> None:
+    def __init__(
+        self, app: ASGIApp, catalogue: ResponseCatalogue, latency: Latency = Latency(), sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    ) -> None:
         self.app = app
         self.catalogue = catalogue
         self.latency = latency
+        self.sleep = sleep  # how a delay is waited for (a test records it instead)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         operation_id = _operation_id(scope) if scope["type"] == "http" else None
@@ -120,7 +124,7 @@ class ScenarioMiddleware:
         delay_ms = self.latency.sample_ms() + scenario.delay_ms
         if delay_ms:
             try:
-                await asyncio.sleep(delay_ms / 1000)
+                await self.sleep(delay_ms / 1000)
             except asyncio.CancelledError:
                 # The server is shutting down mid-delay (uvicorn logs one line saying it cancels the
                 # task): tell the client so in JSON and end quietly, since re-raising would make
@@ -128,8 +132,8 @@ class ScenarioMiddleware:
                 task = asyncio.current_task()
                 if task is not None:
                     task.uncancel()
-                error = render(None, 503, "The mock is shutting down", {"Connection": "close", "Retry-After": str(RETRY_AFTER_SECONDS)})
-                await Response(error.body, error.status_code, dict(error.headers), error.content_type)(scope, receive, send)
+                shutting_down = {"Connection": "close", "Retry-After": str(RETRY_AFTER_SECONDS)}
+                await error_response(503, "The mock is shutting down", shutting_down)(scope, receive, send)
                 return
         if response is not None:
             await response(scope, receive, send)

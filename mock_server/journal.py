@@ -1,8 +1,8 @@
 """`RequestJournal` (the last N requests: method, path, status, time) and the middleware that fills it.
 
 The middleware also writes one access-log line per request to the `session_mock.access` logger.
-Requests to the admin routes (`/__mock/...`) are logged but not journaled, so reading the journal
-does not change it.
+Requests under `not_journaled` (the mock passes the admin routes' `/__mock/`) are logged but not
+journaled, so reading the journal does not change it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-ADMIN_PREFIX = "/__mock/"
 access_log = logging.getLogger("session_mock.access")
 
 
@@ -83,9 +82,10 @@ class RequestJournal:
 class JournalMiddleware:
     """Outermost layer: notes each HTTP request's answer status in the journal and the access log."""
 
-    def __init__(self, app: ASGIApp, journal: RequestJournal, notes_key: str | None = None) -> None:
+    def __init__(self, app: ASGIApp, journal: RequestJournal, notes_key: str | None = None, not_journaled: str | None = None) -> None:
         self.app = app
         self.journal = journal
+        self.not_journaled = not_journaled
         self.notes_key = notes_key  # when set, inner layers may add notes to the entry via scope[notes_key]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -110,7 +110,7 @@ class JournalMiddleware:
             await self.app(scope, receive, send_noting_status)
         finally:
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
-            if not path.startswith(ADMIN_PREFIX):
+            if self.not_journaled is None or not path.startswith(self.not_journaled):
                 self.journal.note(scope["method"], path, query, status, received_at, duration_ms, notes)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(

@@ -22,17 +22,14 @@ from typing import Any
 import yaml
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from session_spec.rules import path_pattern
+
 CONTRACT = "contract"
 PROFILES = resources.files("mock_server").joinpath("profiles")
 
 
 class ProfileError(ValueError):
     """A profile that does not exist or does not follow the profile format."""
-
-
-def _path_pattern(template: str) -> re.Pattern[str]:
-    """`/api/v1/session/{session_id}` -> a regex matching that path with any one segment for the parameter."""
-    return re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)))
 
 
 @dataclass(frozen=True)
@@ -124,7 +121,7 @@ def _rule(raw: Any) -> Rule:
     return Rule(
         id=raw["id"],
         why=str(raw.get("why", "")).strip(),
-        path=_path_pattern(raw["path"]),
+        path=path_pattern(raw["path"]),
         properties=tuple(raw.get("properties") or ()),
         served=frozenset(m.upper() for m in raw["served"]) if "served" in raw else None,
         answer=Answer(int(answer["status"]), {str(k): str(v) for k, v in (answer.get("headers") or {}).items()}, answer.get("body"))

@@ -17,7 +17,6 @@ go into the journal entry (`/__mock/requests`) and the totals (`/__mock/violatio
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +25,10 @@ from urllib.parse import urlsplit
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.exchange_check import ExchangeChecker, Finding
 from mock_server.violations import ViolationLog
+from reference_impl.asgi_body import read_body
+from reference_impl.errors import error_body
+from session_spec.exchanges import ExchangeChecker, Finding
 
 EXCHANGE_NOTES = "session_mock.exchange"
 """Scope key of a dict the journal puts in each request's scope; the proxy adds its findings to it."""
@@ -61,8 +62,7 @@ class ProxySettings:
 
 
 def _error(status: int, detail: str, extra: dict[str, Any] | None = None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    body = json.dumps({"detail": detail, **(extra or {})}).encode()
-    return status, [(b"content-type", b"application/json")], body
+    return status, [(b"content-type", b"application/json")], error_body(detail, extra)
 
 
 class ProxyMiddleware:
@@ -91,7 +91,7 @@ class ProxyMiddleware:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
-        body = await _read_body(receive)
+        body = await read_body(receive)
         content_type = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"), "")
         operation, issues = self.checker.check_request(method, path, content_type, body)
         status, headers, content, failure = await self._exchange(scope, body)
@@ -154,15 +154,3 @@ class ProxyMiddleware:
             await send(message)
 
         return send_closing
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)

@@ -14,9 +14,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from reference_impl.errors import RequestValidationError
-from reference_impl.handlers import parse_session_id
 from reference_impl.store import SessionRecord, SessionStore, utc_now
+from session_spec.rules import MalformedId, parse_session_id
 
 SEED_KEYS = {"sessionId", "data", "createdAt", "updatedAt"}
 LATEST_SEED_TIME = datetime(9999, 1, 1, tzinfo=UTC)
@@ -72,7 +71,7 @@ def parse_seed(document: Any) -> list[SessionRecord]:
         else:
             try:
                 sid = parse_session_id(item["sessionId"])
-            except RequestValidationError:
+            except MalformedId:
                 problems.append({"loc": [*loc, "sessionId"], "msg": "Input should be a valid UUID", "type": "uuid_parsing"})
             if sid is not None and sid in seen:
                 problems.append({"loc": [*loc, "sessionId"], "msg": "Duplicate sessionId in this seed", "type": "duplicate"})

@@ -4,22 +4,23 @@ Three independent choices, each a layer that is absent (and costs nothing) when 
 - `profile`: answer as a named deployment does (`mock_server.profile`, ASGI, inside CORS);
 - `write_lag_ms`: commit each acknowledged write that much later (`mock_server.write_lag`, around the store);
 - `proxy`: forward API requests to a real deployment and check each exchange (`mock_server.proxy`,
-  where routing would be), with `/__mock/violations` (`mock_server.violations`).
+  where routing would be), with `/__mock/violations` (`mock_server.violations`, served by the admin router).
+
+Each choice is a layer of the one declared stack (mock_server.stack).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
-import connexion
-from connexion.middleware import MiddlewarePosition
-
-from mock_server.exchange_check import ExchangeChecker
 from mock_server.profile import CONTRACT, Profile, ProfileMiddleware
 from mock_server.proxy import EXCHANGE_NOTES, ProxyMiddleware, ProxySettings
-from mock_server.violations import ViolationLog, ViolationRoutes
+from mock_server.violations import ViolationLog
 from mock_server.write_lag import with_write_lag
 from reference_impl.store import SessionStore
+from session_spec.exchanges import ExchangeChecker
 
 
 @dataclass
@@ -39,13 +40,12 @@ class StandIn:
     def wrap_store(self, store: SessionStore) -> SessionStore:
         return with_write_lag(store, self.write_lag_ms)
 
-    def install(self, app: connexion.AsyncApp) -> None:
-        """Add the chosen layers to the mock app (call after its CORS layer has been added)."""
-        if self.profile.rules:
-            app.add_middleware(ProfileMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, profile=self.profile)
-        if self.proxy is not None:
-            app.add_middleware(ViolationRoutes, position=MiddlewarePosition.BEFORE_EXCEPTION, log=self.violations)
-            app.add_middleware(
-                ProxyMiddleware, position=MiddlewarePosition.BEFORE_ROUTING,
-                settings=self.proxy, checker=ExchangeChecker(), violations=self.violations,
-            )
+    def profile_layer(self) -> Any:
+        """The profile's layer (mock_server.stack's `profile`), None for the contract itself."""
+        return partial(ProfileMiddleware, profile=self.profile) if self.profile.rules else None
+
+    def proxy_layer(self) -> Any:
+        """The proxy's layer (mock_server.stack's `proxy`), None without --proxy."""
+        if self.proxy is None:
+            return None
+        return partial(ProxyMiddleware, settings=self.proxy, checker=ExchangeChecker(), violations=self.violations)

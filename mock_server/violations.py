@@ -1,4 +1,4 @@
-"""`ViolationLog` (what the proxy found, counted by kind) and `GET /__mock/violations`, which serves it.
+"""`ViolationLog`: what the proxy found, counted by kind (served at `GET /__mock/violations` by mock_server.admin).
 
 Summary shape:
 `{"exchanges": int, "exchangesWithViolations": int, "violations": int,
@@ -11,14 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from mock_server.exchange_check import Finding
-
-VIOLATIONS_PATH = "/__mock/violations"
-RESET_PATH = "/__mock/reset"
-SEED_PATH = "/__mock/sessions"
+from session_spec.exchanges import Finding
 
 
 class ViolationLog:
@@ -55,30 +48,3 @@ class ViolationLog:
             "byKind": self.by_kind,
             "requestIssues": self.request_issues,
         }
-
-
-class ViolationRoutes:
-    """The proxy's admin routes: serves `GET /__mock/violations`, clears the log on `POST /__mock/reset`
-    (then passes it on), and refuses `POST /__mock/sessions` (409: the mock's own store is not used)."""
-
-    def __init__(self, app: ASGIApp, log: ViolationLog) -> None:
-        self.app = app
-        self.log = log
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == VIOLATIONS_PATH:
-            if scope["method"] in ("GET", "HEAD"):
-                response = JSONResponse(self.log.summary())
-            else:
-                response = JSONResponse(
-                    {"detail": f"Method {scope['method']} not allowed; this path accepts GET"}, 405, {"Allow": "GET"}
-                )
-            await response(scope, receive, send)
-            return
-        if scope["type"] == "http" and scope["path"] == SEED_PATH and scope["method"] == "POST":
-            detail = "With --proxy the sessions live in the proxied deployment: create them there"
-            await JSONResponse({"detail": detail}, 409)(scope, receive, send)
-            return
-        if scope["type"] == "http" and scope["path"] == RESET_PATH and scope["method"] == "POST":
-            self.log.clear()
-        await self.app(scope, receive, send)

@@ -1,4 +1,4 @@
-"""The session API contract made executable: a Connexion app over an in-memory store."""
+"""The session API contract made executable: a stock Connexion app over an in-memory store."""
 
 import warnings
 
@@ -6,7 +6,7 @@ import warnings
 # commands print it on every start otherwise. It concerns Connexion's test client, unused here.
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
-from reference_impl.app import ReferenceApp, create_app
+from reference_impl.app import create_app
 from reference_impl.store import (
     InMemorySessionStore,
     SessionExists,
@@ -17,7 +17,6 @@ from reference_impl.store import (
 
 __all__ = [
     "create_app",
-    "ReferenceApp",
     "InMemorySessionStore",
     "SessionExists",
     "SessionRecord",

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from connexion import AsyncApp
 from connexion.exceptions import BadRequestProblem, ProblemException, UnsupportedMediaTypeProblem
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from session_spec.rules import MALFORMED_ID_PROBLEM, allowed_methods
 
 ErrorHandler = Callable[[ConnexionRequest, HTTPException], ConnexionResponse]
 
@@ -49,8 +52,9 @@ class RequestValidationError(Exception):
         self.errors = errors
 
 
-def validation_problem(loc: list[str | int], msg: str, type_: str) -> RequestValidationError:
-    return RequestValidationError([{"loc": loc, "msg": msg, "type": type_}])
+def error_body(detail: Any, extra: dict[str, Any] | None = None) -> bytes:
+    """The JSON body of an error answer: `{"detail": ...}` (and, rarely, more keys after it)."""
+    return json.dumps({"detail": detail, **(extra or {})}).encode()
 
 
 def render(request: ConnexionRequest | None, status: int, detail: Any, headers: dict[str, str] | None = None) -> ConnexionResponse:
@@ -63,8 +67,18 @@ def render(request: ConnexionRequest | None, status: int, detail: Any, headers: 
         mimetype="application/json",
         content_type="application/json",
         headers=headers,
-        body=json.dumps({"detail": detail}).encode(),
+        body=error_body(detail),
     )
+
+
+def as_starlette(response: ConnexionResponse) -> Response:
+    """A rendered error as a Starlette response (for ASGI layers and apps outside Connexion)."""
+    return Response(response.body, response.status_code, dict(response.headers or {}), response.content_type)
+
+
+def error_response(status: int, detail: Any, headers: dict[str, str] | None = None) -> Response:
+    """`render`'s answer as a Starlette response, for ASGI layers outside Connexion's exception handling."""
+    return as_starlette(render(None, status, detail, headers))
 
 
 def _api_error(request: ConnexionRequest, exc: ApiError) -> ConnexionResponse:
@@ -106,7 +120,7 @@ def _route_not_found(allowed: Callable[[str], list[str] | None]) -> ErrorHandler
     def handler(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
         methods = allowed(request.scope["path"])
         if methods and request.method in methods:
-            return render(request, 422, [{"loc": ["path", "session_id"], "msg": "Input should be a valid UUID", "type": "uuid_parsing"}])
+            return render(request, 422, [MALFORMED_ID_PROBLEM])
         return render(request, 404, REASONS[404])
 
     return handler
@@ -116,7 +130,7 @@ def _method_not_allowed(allowed: Callable[[str], list[str] | None]) -> ErrorHand
     """405 with an `Allow` header naming the methods the path answers (RFC 9110 section 15.5.6).
 
     For the spec's paths: the methods it documents, plus HEAD wherever GET is documented (the
-    router answers HEAD for every GET route). For other routes (Swagger UI, the served spec): the
+    router answers HEAD for every GET route; session_spec.rules.allowed_methods). For other routes (Swagger UI, the served spec): the
     router's own `Allow`. (The router's 405 on a spec path names only the first route that matched.)
     """
 
@@ -124,7 +138,7 @@ def _method_not_allowed(allowed: Callable[[str], list[str] | None]) -> ErrorHand
         documented = allowed(request.scope["path"])
         if documented is None:
             documented = [m.strip() for m in dict(exc.headers or {}).get("Allow", "").split(",") if m.strip()]
-        methods = sorted(set(documented) | ({"HEAD"} if "GET" in documented else set()))
+        methods = allowed_methods(documented)
         detail = f"Method {request.method} not allowed; this path accepts {', '.join(methods)}"
         return render(request, 405, detail, {"Allow": ", ".join(methods)})
 
@@ -156,19 +170,40 @@ class _RenderersOnEventLoop:
         self.app.add_error_handler(code_or_exception, _on_event_loop(handler))
 
 
-def register(app: AsyncApp, allowed_methods: Callable[[str], list[str] | None]) -> None:
-    """Install the renderers on a Connexion app, replacing its problem+json defaults.
+def renderers(allowed_methods: Callable[[str], list[str] | None]) -> dict[int | type[Exception], Callable[[Any, Any], ConnexionResponse]]:
+    """Every renderer, by the status or exception it answers (in Connexion's registration order).
 
     `allowed_methods` maps a request path to the methods the spec documents for it.
     """
-    app = _RenderersOnEventLoop(app)  # type: ignore[assignment]
-    app.add_error_handler(404, _route_not_found(allowed_methods))
-    app.add_error_handler(405, _method_not_allowed(allowed_methods))
-    app.add_error_handler(ApiError, _api_error)
-    app.add_error_handler(RequestValidationError, _validation_error)
-    app.add_error_handler(BadRequestProblem, _bad_request)
-    app.add_error_handler(UnsupportedMediaTypeProblem, _bad_request)
-    app.add_error_handler(UnicodeDecodeError, _undecodable_body)
-    app.add_error_handler(ProblemException, _problem)
-    app.add_error_handler(HTTPException, _http_exception)
-    app.add_error_handler(Exception, _unexpected)
+    return {
+        404: _route_not_found(allowed_methods),
+        405: _method_not_allowed(allowed_methods),
+        ApiError: _api_error,
+        RequestValidationError: _validation_error,
+        BadRequestProblem: _bad_request,
+        UnsupportedMediaTypeProblem: _bad_request,
+        UnicodeDecodeError: _undecodable_body,
+        ProblemException: _problem,
+        HTTPException: _http_exception,
+        Exception: _unexpected,
+    }
+
+
+def starlette_handlers(allowed_methods: Callable[[str], list[str] | None]) -> dict[Any, Callable[[Any, Any], Awaitable[Response]]]:
+    """The same renderers for Starlette's own `ExceptionMiddleware` and `ServerErrorMiddleware` (the
+    proxy app, which runs no Connexion exception handling)."""
+
+    def adapt(handler: Callable[[Any, Any], ConnexionResponse]) -> Callable[[Any, Any], Awaitable[Response]]:
+        async def handle(request: Any, exc: Any) -> Response:
+            return as_starlette(handler(request, exc))
+
+        return handle
+
+    return {key: adapt(handler) for key, handler in renderers(allowed_methods).items()}
+
+
+def register(app: AsyncApp, allowed_methods: Callable[[str], list[str] | None]) -> None:
+    """Install the renderers on a Connexion app, replacing its problem+json defaults."""
+    registry = _RenderersOnEventLoop(app)
+    for key, handler in renderers(allowed_methods).items():
+        registry.add_error_handler(key, handler)

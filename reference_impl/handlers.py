@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
 from connexion.lifecycle import ConnexionResponse
 
-from reference_impl.errors import ApiError, validation_problem
+from reference_impl.errors import ApiError, RequestValidationError
 from reference_impl.store import SessionExists, SessionStore, StorageError
-
-_UUID_SPELLING = re.compile(
-    r"(?:urn:uuid:)?(\{)?([0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})(?(1)\})",
-    re.IGNORECASE,
-)
+from session_spec import rules
 
 
 def parse_session_id(raw: str) -> uuid.UUID:
-    """The UUID a path names, in any accepted spelling; 422 for anything else."""
-    match = _UUID_SPELLING.fullmatch(raw)
-    if match is None:
-        raise validation_problem(["path", "session_id"], "Input should be a valid UUID", "uuid_parsing")
-    return uuid.UUID(match.group(2))
+    """The UUID a path names, in any accepted spelling (session_spec.rules); 422 for anything else."""
+    try:
+        return rules.parse_session_id(raw)
+    except rules.MalformedId:
+        raise RequestValidationError([rules.MALFORMED_ID_PROBLEM]) from None
 
 
 def _message(text: str, session_id: uuid.UUID) -> dict[str, str]:

@@ -18,6 +18,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from session_spec.rules import allow_header
+
 SPEC_JSON_PATH = "/api/v1/openapi.json"
 SPEC_YAML_PATH = "/api/v1/openapi.yaml"
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "TRACE"]
@@ -38,7 +40,7 @@ def _only_get(request: Request) -> None:
     through to Connexion's 404 instead of a 405.
     """
     if request.method not in ("GET", "HEAD"):
-        raise HTTPException(405, headers={"Allow": "GET, HEAD"})
+        raise HTTPException(405, headers={"Allow": allow_header(["GET"])})
 
 
 class ServedSpec:

@@ -4,16 +4,26 @@ Everything else in the toolkit asks this module for the spec: the raw bytes (`sp
 document as plain data (`load_spec`), local `$ref` resolution (`resolve`, `inline_refs`), the
 operations in the order they are written (`operations`, `operations_by_path`, `find_operation`)
 with their named examples (`Operation.example`), and the request paths a path template matches
-(`path_pattern`). The repository's top-level
+(`path_pattern`). The contract's per-request rules (ids, strict JSON, the `Allow` rule, the lookup
+from method and path to operationId) live in `session_spec.rules`. The repository's top-level
 `openapi.yaml` is the file people edit; this package's `openapi.yaml` is the same file (a link in
 the source tree, a copy in a built wheel), and a test proves the bytes are identical.
+
+JSON-Schema engines, one per purpose:
+- serving (the reference's request and response validation): Connexion's own, Python `jsonschema`
+  Draft 4 with its format checker; `connexion_speedups.validators` only decides valid values faster
+  with `jsonschema-rs` and hands every invalid one back to it;
+- checking a document against the contract's schemas (the mock's `--proxy` checking a deployment's
+  exchanges, tests/test_spec.py checking the examples): `openapi_schema_validator.OAS30Validator`,
+  OpenAPI 3.0's dialect, which reports every error with its path;
+- generating and checking traffic in the conformance suite: Schemathesis (and Hypothesis);
+- checking the contract document itself (tests/test_spec.py): `openapi-spec-validator`.
 """
 
 from __future__ import annotations
 
 import copy
 import importlib.metadata
-import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -21,13 +31,14 @@ from typing import Any
 
 import yaml
 
+from session_spec.rules import HTTP_METHODS as HTTP_METHODS  # re-exported: the spec format's operation keys
+from session_spec.rules import path_pattern as path_pattern  # re-exported: path templates
+
 SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 """Where the packaged contract lies on disk (inside the installed package)."""
 DEFAULT_SPEC_PATH = SPEC_PATH
 DISTRIBUTION = "session-contract-toolkit"
 """The name the toolkit is installed under (pyproject.toml's `project.name`)."""
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-"""The operation keys of an OpenAPI 3.0 path item (OpenAPI 3.0.3, "Path Item Object")."""
 
 
 def toolkit_version() -> str:
@@ -224,11 +235,6 @@ def operations(spec: dict[str, Any]) -> list[Operation]:
                 )
             )
     return found
-
-
-def path_pattern(template: str) -> re.Pattern[str]:
-    """A regular expression for the concrete paths of a path template: each `{name}` is one segment."""
-    return re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)))
 
 
 def operations_by_path(spec: dict[str, Any]) -> dict[str, list[Operation]]:

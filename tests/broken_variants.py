@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from mock_server.profile import ProfileMiddleware, load_profile
 from reference_impl import create_app
 from reference_impl.errors import ApiError
 from reference_impl.handlers import SessionHandlers
@@ -390,20 +391,10 @@ def detail_without_id(method: str, path: str, status: int, body: Any) -> tuple[i
     return None
 
 
-def production_answers(method: str, path: str, status: int, body: Any) -> tuple[int, Any] | None:
-    """Production's documented differences in what it answers: list is 405, GET has no `data`."""
-    if method == "GET" and _is_session_list(method, path):
-        return 405, {"detail": "Method Not Allowed"}
-    if method == "GET" and status == 200 and isinstance(body, dict) and "data" in body:
-        body.pop("data")
-        body["message"] = "Session found"
-        return status, body
-    return None
-
-
-def production_refuses(method: str, path: str) -> tuple[int, Any] | None:
-    """Recent production builds removed PATCH."""
-    return (405, {"detail": "Method Not Allowed"}) if method == "PATCH" else None
+def production_profile(app: Any, store: Any) -> Any:
+    """Production's documented differences (list 405, GET without `data`, PATCH removed, 405s with
+    production's `Allow`), as the mock ships them: `session-mock --profile production`'s layer."""
+    return ProfileMiddleware(app, load_profile("production"))
 
 
 @dataclass
@@ -456,8 +447,10 @@ BROKEN = [
 CORRECT_BUT_DIFFERENT = Variant("incidental-differences", None, rewrite=incidental_differences, latency=0.002)
 
 # Like the production service with its known deviations and faults: fails the run unless deviations/production.yaml is given.
-PRODUCTION_LIKE = Variant("production-like", "list.always-404", CommitAfterAnswerStore, rewrite=production_answers,
-                          refuse=production_refuses, handlers_class=ProductionHandlers)
+# The deviations are the shipped production profile (mock_server/profiles/production.yaml); only what a
+# profile cannot express is added: writes committed after answering and the racy create-with-id (the
+# store), and the 500 body that race gives (the handlers).
+PRODUCTION_LIKE = Variant("production-like", "list.always-404", CommitAfterAnswerStore, handlers_class=ProductionHandlers, wrap=production_profile)
 # What a run against PRODUCTION_LIKE with deviations/production.yaml must name, and nothing else.
 PRODUCTION_LIKE_VIOLATIONS = {
     "consistency.read-your-writes.create",

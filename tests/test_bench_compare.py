@@ -27,7 +27,7 @@ compare = load("compare")
 def test_defaults_are_the_issues_comparison() -> None:
     args = compare.build_parser().parse_args([])
     assert args.duration == 8 and args.connections == 32
-    assert args.targets == ["mock", "mock-sqlite", "prism", "prism-quiet", "ceiling"]
+    assert args.targets == ["mock", "mock-sqlite", "reference", "prism", "prism-quiet", "ceiling"]
     assert args.scenarios == ["create", "get", "head", "unknown", "loop"]
     assert (args.server_cpu, args.client_cpu) == (0, 1)
 

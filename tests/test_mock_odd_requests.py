@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from mock_server import create_mock_app
 from mock_server.sqlite_store import SqliteSessionStore
 from reference_impl import create_app
-from reference_impl.json_body import MAX_DEPTH
 from reference_impl.serving import LiveServer
 from session_spec import SPEC_PATH, load_spec, operations
+from session_spec.rules import MAX_DEPTH
 
 SESSION = "/api/v1/session"
 OPERATIONS = operations(load_spec(SPEC_PATH))

@@ -19,11 +19,11 @@ import pytest
 
 from mock_server import cli as mock_cli
 from mock_server.app import create_mock_app
-from mock_server.exchange_check import ExchangeChecker
 from mock_server.proxy import ProxySettings
 from mock_server.stand_in import StandIn
 from reference_impl import create_app
 from reference_impl.serving import LiveServer, free_port
+from session_spec.exchanges import ExchangeChecker
 from tests.broken_variants import BROKEN, PRODUCTION_LIKE, Variant
 from tests.contract_helpers import FAST, session_contract
 from tests.mock_process import MockProcess
@@ -105,8 +105,8 @@ def test_production_behind_the_proxy_shows_each_of_its_differences() -> None:
         http.patch(f"/api/v1/session/{sid}", json={"data": {}})
         http.delete(f"/api/v1/session/{sid}")
         summary = violations(http)
-    # (The test double's refusals also lack a content type: body.not-json.)
-    assert set(summary["byKind"]) == {"status.undocumented", "body.schema", "allow.missing", "body.not-json"}
+    # The list's 405 names only POST, the removed PATCH's 405 only GET: production's Allow headers.
+    assert set(summary["byKind"]) == {"status.undocumented", "body.schema", "allow.mismatch"}
     assert "'data' is a required property" in summary["byKind"]["body.schema"]["example"]["message"]
     assert summary["exchanges"] == 5 and summary["exchangesWithViolations"] == 3
 
@@ -184,7 +184,10 @@ def test_reset_empties_the_violation_totals_and_seeding_is_refused() -> None:
         assert violations(http)["violations"] == 1
         assert http.post("/__mock/reset").status_code == 200
         assert violations(http) == {"exchanges": 0, "exchangesWithViolations": 0, "violations": 0, "byKind": {}, "requestIssues": {}}
-        assert http.delete("/__mock/violations").status_code == 405
+        refused = http.delete("/__mock/violations")
+        # The route serves HEAD as it serves GET, so its 405 names both (it named only GET before).
+        assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD")
+        assert http.head("/__mock/violations").status_code == 200
         seeding = http.post("/__mock/sessions", json=[{"sessionId": UNKNOWN}])
         assert seeding.status_code == 409 and "proxied deployment" in seeding.json()["detail"]
 

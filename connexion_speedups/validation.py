@@ -9,7 +9,7 @@ build each of those once per operation (per media type and charset for the body 
 a bounded number of them) and then run the very same checks, so the verdicts and the errors
 (`BadRequestProblem`, `UnsupportedMediaTypeProblem`, `NonConformingResponseHeaders`, ... with
 Connexion's own messages) are unchanged. The body validators themselves come from the app's
-`validator_map` (reference_impl.validators).
+`validator_map` (connexion_speedups.validators).
 
 `content_type` reads a `Content-Type` the way Connexion's `utils.extract_content_type` and
 `utils.split_content_type` do, without building typing objects on every call.

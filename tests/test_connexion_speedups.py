@@ -1,9 +1,9 @@
-"""The per-operation caches answer byte for byte as stock Connexion.
+"""connexion_speedups answers byte for byte as stock Connexion: its test, and the Connexion upgrade gate.
 
-`DirectDispatch` (reference_impl.dispatch), the cached request and response validation
-(reference_impl.validation), Swagger UI on its own paths (reference_impl.swagger_ui) and the
-routing table (reference_impl.routing) must not change an answer. Two reference apps over HTTP on loopback,
-one with them and one with Connexion's own middlewares (`stock_connexion=True`), get the same
+`DirectDispatch` (connexion_speedups.dispatch), the cached request and response validation
+(connexion_speedups.validation), Swagger UI on its own paths (connexion_speedups.swagger_ui) and the
+routing table (connexion_speedups.routing) must not change an answer. Two reference apps over HTTP on loopback,
+one with them (`app_class=FastAsyncApp`) and the stock one (`create_app()`), get the same
 requests: every operation, valid and invalid ids, good and bad bodies, unknown paths and methods.
 Status, headers (but `date`) and body must be equal once each app's fresh ids and timestamps are
 replaced by placeholders of the same length, and each server's address by `HOST`.
@@ -31,14 +31,15 @@ from hypothesis import strategies as st
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from connexion_speedups import FastAsyncApp
+from connexion_speedups.dispatch import DecoratedOperation, DirectDispatch, DirectOperation
+from connexion_speedups.routing import TableRouting
+from connexion_speedups.swagger_ui import SwaggerUIOnItsPaths, literal_prefixes
+from connexion_speedups.validation import CACHED_BODY_VALIDATORS, CachedRequestValidationMiddleware
 from reference_impl import create_app
-from reference_impl.dispatch import DecoratedOperation, DirectDispatch, DirectOperation
 from reference_impl.handlers import SessionHandlers
-from reference_impl.routing import TableRouting
 from reference_impl.serving import serve_in_thread
 from reference_impl.store import InMemorySessionStore
-from reference_impl.swagger_ui import SwaggerUIOnItsPaths, literal_prefixes
-from reference_impl.validation import CACHED_BODY_VALIDATORS, CachedRequestValidationMiddleware
 from session_spec import SPEC_PATH
 
 SESSION = "/api/v1/session"
@@ -168,9 +169,18 @@ class ScopeEcho:
         await self.app(scope, receive, send_with_echo)
 
 
-def echoing_app(**options: Any) -> Any:
+def fast_app(**options: Any) -> Any:
+    """The reference app with the speed-ups, as the mock builds it."""
+    return create_app(app_class=FastAsyncApp, **options)
+
+
+def reference_app(fast: bool) -> Any:
+    return fast_app() if fast else create_app()
+
+
+def echoing_app(fast: bool) -> Any:
     """The reference app with a `ScopeEcho` at every place outside routing where a user could add one."""
-    app = create_app(**options)
+    app = reference_app(fast)
     for position in (MiddlewarePosition.BEFORE_EXCEPTION, MiddlewarePosition.BEFORE_SWAGGER, MiddlewarePosition.BEFORE_ROUTING):
         app.add_middleware(ScopeEcho, position=position, name=f"x-scope-{position.name.lower()}")
     return app
@@ -178,13 +188,13 @@ def echoing_app(**options: Any) -> Any:
 
 def test_cached_operations_answer_as_stock_connexion() -> None:
     # Answers, and the scope that layers outside routing see (a user's error handler gets it too).
-    with serve_in_thread(echoing_app()) as direct, serve_in_thread(echoing_app(stock_connexion=True)) as connexions:
+    with serve_in_thread(echoing_app(fast=True)) as direct, serve_in_thread(echoing_app(fast=False)) as connexions:
         for request, ours, theirs in zip(REQUESTS, exchanges(direct), exchanges(connexions), strict=True):
             assert ours == theirs, request
 
 
 def test_every_reference_handler_is_called_directly() -> None:
-    routed = operations(create_app())
+    routed = operations(fast_app())
     assert set(routed) == SessionHandlers.operation_ids()
     assert all(isinstance(operation, DirectOperation) for operation in routed.values())
 
@@ -201,13 +211,13 @@ class UnusualHandlers(SessionHandlers):
 
 @pytest.mark.parametrize("operation_id", ["get_session", "health"])
 def test_handlers_it_cannot_call_as_connexion_would_keep_connexions_chain(operation_id: str) -> None:
-    routed = operations(create_app(handlers_class=UnusualHandlers))
+    routed = operations(fast_app(handlers_class=UnusualHandlers))
     assert isinstance(routed[operation_id], DecoratedOperation)
     assert isinstance(routed["delete_session"], DirectOperation)
 
 
 def test_swagger_ui_layer_is_skipped_only_where_no_route_of_it_can_match() -> None:
-    _, layers = create_app().middleware._build_middleware_stack()
+    _, layers = fast_app().middleware._build_middleware_stack()
     swagger_ui = next(layer for layer in layers if isinstance(layer, SwaggerUIOnItsPaths))
     assert swagger_ui.prefixes == ("/api/v1/ui",)
     # A route that starts with a parameter could match any path: nothing is skipped then.
@@ -277,7 +287,7 @@ def test_routing_table_routes_as_connexions_router(method: str, path: str) -> No
 def test_validation_caches_stay_bounded_whatever_content_types_clients_send() -> None:
     # JSON bodies reach validation as `application/json` (reference_impl.json_body); a body-less
     # operation sees whatever media type and charset a client names.
-    app = create_app()
+    app = fast_app()
     with serve_in_thread(app) as base_url, httpx.Client(base_url=base_url, timeout=10) as client:
         for n in range(3 * CACHED_BODY_VALIDATORS):
             answer = client.post(SESSION, content=b"x", headers={"content-type": f"text/x-{n}; charset=c{n}"})
@@ -305,8 +315,8 @@ def test_a_second_api_at_the_root_is_routed_as_by_stock_connexion() -> None:
     # Starlette sends every path to the first root mount (405 there for another method), so the
     # table must not flatten two APIs into one.
     answers = []
-    for stock in (False, True):
-        app = create_app(stock_connexion=stock)
+    for fast in (True, False):
+        app = reference_app(fast)
         app.add_api(SECOND_API, resolver=Resolver(function_resolver=lambda operation_id: _second))
         with serve_in_thread(app) as base_url, httpx.Client(base_url=base_url, timeout=10) as client:
             answers.append([(r.status_code, r.content) for r in (client.get("/health"), client.post("/health"), client.get("/extra"))])
@@ -316,8 +326,8 @@ def test_a_second_api_at_the_root_is_routed_as_by_stock_connexion() -> None:
 @pytest.mark.parametrize("position", list(MiddlewarePosition), ids=lambda position: position.name)
 def test_connexions_add_middleware_finds_every_position_as_on_a_stock_app(position: MiddlewarePosition) -> None:
     indexes = []
-    for stock in (False, True):
-        app = create_app(stock_connexion=stock)
+    for fast in (True, False):
+        app = reference_app(fast)
         app.add_middleware(Marker, position=position)
         entries = [getattr(entry, "func", entry) for entry in app.middleware.middlewares]
         indexes.append(entries.index(Marker))
@@ -333,14 +343,29 @@ class Marker:
 
 
 def test_a_users_subclass_of_a_positions_middleware_is_not_taken_for_the_position() -> None:
-    # Connexion finds a position by the exact class; so does the reference (or its own replacement).
+    # Connexion finds a position by the exact class; so does FastAsyncApp (or the class's replacement).
     class AuditSecurity(SecurityMiddleware):  # type: ignore[misc]
         pass
 
     orders = []
-    for app in (create_app(), connexion.AsyncApp(__name__)):
+    for app in (fast_app(), connexion.AsyncApp(__name__)):
         app.add_middleware(AuditSecurity, position=MiddlewarePosition.BEFORE_SECURITY)
         app.add_middleware(Marker, position=MiddlewarePosition.BEFORE_SECURITY)
         names = [getattr(entry, "func", entry).__name__ for entry in app.middleware.middlewares]
         orders.append(names[names.index("AuditSecurity") : names.index("SecurityMiddleware") + 1])
     assert orders[0] == orders[1] == ["AuditSecurity", "Marker", "SecurityMiddleware"], orders
+
+
+def test_the_reference_runs_connexions_own_stack_and_only_the_mock_opts_into_the_speed_ups() -> None:
+    from connexion.middleware import ConnexionMiddleware
+
+    from mock_server import create_mock_app
+
+    def classes(app: Any) -> list[type]:
+        return [getattr(entry, "func", entry) for entry in app.middleware.middlewares]
+
+    stock, mock = classes(create_app()), classes(create_mock_app())
+    assert not [cls for cls in stock if cls.__module__.startswith("connexion_speedups")]
+    assert [cls for cls in stock if cls in ConnexionMiddleware.default_middlewares] == ConnexionMiddleware.default_middlewares
+    assert create_app().middleware.options.validator_map is None  # Connexion's own validators
+    assert {DirectDispatch, TableRouting, SwaggerUIOnItsPaths, CachedRequestValidationMiddleware} <= set(mock)

@@ -15,7 +15,7 @@ at start-up, for every operation, how its handler is called:
 - `DecoratedOperation`, for any other handler: Connexion's own decorator chain, built once.
 
 Requests that no operation matched (unknown paths, undocumented methods) go on to Connexion's own
-app, which answers them as before. `tests/test_dispatch.py` sends the same requests through this
+app, which answers them as before. `tests/test_connexion_speedups.py` sends the same requests through this
 and through Connexion's own dispatch and compares the answers byte for byte.
 """
 

@@ -9,7 +9,7 @@ Connexion would give (a valid one never depends on the fast path's messages).
 Same verdicts as the stock validators: the schema keywords are JSON Schema Draft 4's (the dialect
 Connexion applies to OpenAPI 3.0 schemas), and every `format` the schema names is checked by the
 very checker Connexion uses (`jsonschema`'s Draft 4 `FORMAT_CHECKER`, which checks `date-time` but
-not `uuid`: malformed ids are caught by `reference_impl.handlers.parse_session_id`), unknown
+not `uuid`: malformed ids are caught by `session_spec.rules.parse_session_id`), unknown
 formats pass, as in Draft 4. Schemas that use what only Connexion's extended validators
 understand (`nullable`, `x-nullable`, `readOnly`/`writeOnly`), or whose semantics could differ
 between the two engines (`pattern`, `patternProperties`: ECMA 262 against Python regular

@@ -1,4 +1,4 @@
-"""The compiled validators (reference_impl.validators) give the stock Connexion verdicts.
+"""The compiled validators (connexion_speedups.validators) give the stock Connexion verdicts.
 
 The fast path decides validity with jsonschema-rs; Connexion's own validators (Python jsonschema,
 Draft 4 with its format checker) are the reference. Hypothesis feeds both the same values, shaped
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
-from reference_impl.validators import compile_check
+from connexion_speedups.validators import compile_check
 from session_spec import load_spec
 
 SCHEMAS: dict[str, dict[str, Any]] = load_spec()["components"]["schemas"]

@@ -1,8 +1,11 @@
 """`ExchangeChecker`: one request and its answer, checked against openapi.yaml and the contract's per-request rules.
 
-Used by the proxy (`--proxy URL`). Bodies are validated with `openapi_schema_validator.OAS30Validator`
-(JSON Schema for OpenAPI 3.0, with its format checker) against the schemas the spec documents; the
-spec is read through `session_spec`. Two kinds of findings:
+The contract's per-exchange rules, in the neutral contract package; used by the mock's proxy (`--proxy URL`). Bodies are validated with `openapi_schema_validator.OAS30Validator`
+(JSON Schema for OpenAPI 3.0, with its format checker: the JSON-Schema engine for checking a
+deployment's exchanges, which reports every error with its path) against the schemas the spec
+documents; the spec is read through `session_spec`, and the per-request rules (ids, strict JSON,
+media types, the `Allow` rule, which operation a request names) come from `session_spec.rules`.
+Two kinds of findings:
 
 - request issues (`request.*`): the client's request does not follow the spec (an undocumented path
   or method, a malformed session id, a body that is not the documented JSON). They are reported,
@@ -22,16 +25,22 @@ spec is read through `session_spec`. Two kinds of findings:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from reference_impl.errors import RequestValidationError
-from reference_impl.handlers import parse_session_id
-from reference_impl.json_body import MAX_DEPTH, JsonBodyError, is_json_media_type, parse_json
-from session_spec import HTTP_METHODS, SPEC_PATH, load_spec, resolve
+from session_spec import SPEC_PATH, load_spec, resolve
+from session_spec.rules import (
+    MAX_DEPTH,
+    JsonBodyError,
+    MalformedId,
+    OperationTable,
+    allow_conforms,
+    is_json_media_type,
+    parse_json,
+    parse_session_id,
+)
 
 MAX_MESSAGE = 300
 
@@ -75,24 +84,21 @@ class ExchangeChecker:
 
     def __init__(self, spec: dict[str, Any] | None = None) -> None:
         self.spec = spec if spec is not None else load_spec(SPEC_PATH)
-        self.paths: list[tuple[re.Pattern[str], str, dict[str, Operation]]] = []
-        for template, item in self.spec["paths"].items():
-            pattern = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)))
-            operations = {
-                method.upper(): Operation(op["operationId"], method.upper(), template, op)
-                for method, op in item.items()
-                if method in HTTP_METHODS
+        self.table = OperationTable(self.spec)
+        self.operations: dict[str, dict[str, Operation]] = {
+            route.template: {
+                method: Operation(operation_id, method, route.template, self.spec["paths"][route.template][method.lower()])
+                for method, operation_id in route.operation_ids.items()
             }
-            self.paths.append((pattern, template, operations))
+            for route in self.table.routes
+        }
         self._validators: dict[int, OAS30Validator] = {}
 
     # --- the spec -----------------------------------------------------------------------------
 
     def path_item(self, path: str) -> tuple[str, dict[str, Operation]] | None:
-        for pattern, template, operations in self.paths:
-            if pattern.fullmatch(path):
-                return template, operations
-        return None
+        route = self.table.route(path)
+        return None if route is None else (route.template, self.operations[route.template])
 
     def _validator(self, schema: dict[str, Any]) -> OAS30Validator:
         key = id(schema)
@@ -125,7 +131,7 @@ class ExchangeChecker:
             raw = path.rsplit("/", 1)[-1]
             try:
                 parse_session_id(raw)
-            except RequestValidationError:
+            except MalformedId:
                 issues.append(Finding("request.malformed-id", _short(f"{raw!r} is not a UUID in any accepted spelling")))
         request_body = resolve(self.spec, operation.spec.get("requestBody", {}))
         schema = request_body.get("content", {}).get("application/json", {}).get("schema")
@@ -208,15 +214,9 @@ class ExchangeChecker:
 
     def _allow(self, template: str, headers: dict[str, str]) -> list[Finding]:
         allow = headers.get("allow")
-        documented = set(self.path_item_methods(template))
+        documented = set(self.operations[template])
         if allow is None:
             return [Finding("allow.missing", f"405 on {template} without an Allow header")]
-        sent = {part.strip().upper() for part in allow.split(",") if part.strip()}
-        # A server that answers GET answers HEAD too (RFC 9110, 9.3.2), so Allow may name it.
-        implied = {"HEAD"} if "GET" in documented else set()
-        if not documented <= sent - {"OPTIONS"} <= documented | implied:
+        if not allow_conforms(allow, documented):
             return [Finding("allow.mismatch", f"405 on {template} has Allow: {allow}; openapi.yaml documents {', '.join(sorted(documented))}")]
         return []
-
-    def path_item_methods(self, template: str) -> set[str]:
-        return {method.upper() for method in self.spec["paths"][template] if method in HTTP_METHODS}
