@@ -100,14 +100,15 @@ class ContractClient:
         self._local = threading.local()
         base_path = urlsplit(self.base_url).path
         if transport is None:
-            # Keep connections alive for every parallel request (the pool's threads times --concurrency's bursts):
-            # with httpx's default of 20 kept alive, 24-thread runs closed and reopened connections on every request,
-            # and a busy machine then saw EBADF. An idle connection is dropped after 2 s, before common servers'
-            # own idle timeouts (uvicorn's 5 s, Node's 5 s, nginx's 75 s): with httpx's default of 5 s, equal to
-            # uvicorn's, a request written on a connection the server was closing was reset (2 false failures
-            # in 53 soak runs).
-            transport = Network(httpx.Limits(max_connections=max(100, 4 * self.concurrency, burst),
-                                             max_keepalive_connections=max(20, 2 * self.concurrency, burst), keepalive_expiry=2.0))
+            # No cap on connections and none on keep-alive: httpcore's pool closes an idle connection it counts
+            # as surplus (beyond max_keepalive_connections) or to make room (at max_connections), and it can
+            # pick one it has just assigned to a waiting request (httpcore issue #1110): that request then
+            # fails with EBADF or hangs until its read timeout (3 false failures in 42 soak runs with caps of
+            # 100 and 48). The suite's own threads bound how many connections it opens. An idle connection is
+            # dropped after 2 s, before common servers' idle timeouts (uvicorn's and Node's 5 s, nginx's 75 s):
+            # with httpx's default of 5 s, equal to uvicorn's, a request written on a connection the server
+            # was closing was reset.
+            transport = Network(httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=2.0))
         # The stack, outermost first: each line one layer and its reason (see contract_tests.transports).
         layers: list[Wrap] = [
             lambda inner: OwnershipGuard(inner, self.sessions, base_path),  # never change a session not ours

@@ -11,7 +11,7 @@ import httpx
 
 SESSION_PATH = "/api/v1/session"
 SHARED = ""  # the property key of requests no check made (canaries, cleanup)
-# The property each request is charged to; set by the runner around each check.
+# The property each request is charged to; set by the engine around each check (contract_tests.engine).
 current_property: contextvars.ContextVar[str] = contextvars.ContextVar("current_property", default=SHARED)
 
 

@@ -274,7 +274,9 @@ def test_a_stop_in_the_first_moments_says_so_in_one_line(signum: int, tmp_path: 
     app = create_app()
     with LiveServer(app) as server:
         process, lines = _start(["--base-url", server.base_url], tmp_path)
-        time.sleep(0.3)
+        deadline = time.monotonic() + 60
+        while not lines and time.monotonic() < deadline:  # Python's own handlers are in place: it printed
+            time.sleep(0.01)
         process.send_signal(signum)
         _wait(process, 60, lines)
         left = asyncio.run(_count(app))
