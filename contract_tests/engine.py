@@ -9,10 +9,13 @@ What one run does, in order:
 2. **main phase**: every selected check whose `phase` is "main", on a pool of worker threads the
    engine owns (`workers` at once; costly checks first; two checks of one `exclusive` group never at
    once). With `--time-budget S`, no check starts after S seconds;
-3. **last phase**: the checks that read what the others measured (`phase="last"`), once every main
-   check has ended;
-4. **cleanup**: every session the run created is deleted, bounded by `--cleanup-timeout`;
-5. the results (`RunResults`) are returned and the last event is emitted.
+3. **measure phase**: the measurements of rare, brief faults (`phase="measure"`: read-your-writes per
+   write kind, the races), one at a time once every main check has ended, so nothing else of the run
+   loads the target while they sample; each samples until its sample size (`--min-detectable-rate`)
+   or until the budget or a stop ends it, then it is "inconclusive";
+4. **last phase**: the checks that read what the others measured (`phase="last"`);
+5. **cleanup**: every session the run created is deleted, bounded by `--cleanup-timeout`;
+6. the results (`RunResults`) are returned and the last event is emitted.
 
 Stopping is cooperative (see `contract_tests.cancel`). `stop()` (called by a signal handler, by the
 budget's hard stop, or by a KeyboardInterrupt reaching the engine's own waits) sets the run's token:
@@ -44,12 +47,13 @@ import httpx
 from contract_tests.cancel import Cancelled, CancelToken
 from contract_tests.client import SHARED, ContractClient, Hygiene, current_property
 from contract_tests.context import RunContext
-from contract_tests.expect import CheckSkipped, ContractViolation
+from contract_tests.expect import CheckSkipped, ContractViolation, Inconclusive
 from contract_tests.options import RunOptions
 from contract_tests.printable import printable
+from contract_tests.rates import Measured
 from contract_tests.redaction import Redactor
 from contract_tests.registry import Check
-from contract_tests.report import FAIL, KNOWN, NOT_CHECKED, PASS, PropertyResult, RunResults
+from contract_tests.report import FAIL, INCONCLUSIVE, KNOWN, NOT_CHECKED, PASS, PropertyResult, RunResults
 from contract_tests.target import probe, serve_reference
 
 HARD_STOP_GRACE = 10.0  # seconds after --time-budget at which running checks are abandoned
@@ -122,6 +126,11 @@ class _Outcome:
     explanation: str = ""
     reproduction: str = ""
     skip_reason: str = ""
+    measurements: list[Measured] = field(default_factory=list)
+
+
+def _measured(value: object) -> list[Measured]:
+    return [m for m in value if isinstance(m, Measured)] if isinstance(value, list) else []
 
 
 def _cancelled_in(exc: BaseException) -> bool:
@@ -269,6 +278,8 @@ class Engine:
         if self.client is not None and not self.cancel.cancelled:
             self.phase = "main"
             self._run_phase([c for c in self.checks if c.phase == "main"])
+            self.phase = "measure"
+            self._run_phase([c for c in self.checks if c.phase == "measure"], workers=1)
             self.phase = "last"
             self._run_phase([c for c in self.checks if c.phase == "last"])
         self._abandon_running()
@@ -327,8 +338,9 @@ class Engine:
         busy = {c.exclusive for c in self.checks if c.id in self._books.running}
         return check.exclusive not in busy
 
-    def _run_phase(self, checks: list[Check]) -> None:
+    def _run_phase(self, checks: list[Check], workers: int | None = None) -> None:
         pending = sorted(checks, key=lambda c: -c.cost)  # stable: registry order among equals
+        workers = workers or self.workers
         while pending or self._books.running:
             try:
                 if self.cancel.cancelled:
@@ -338,7 +350,7 @@ class Engine:
                     for check in pending:
                         self._books.results[check.id].skip_reason = "time budget used up"
                     pending = []
-                while pending and len(self._books.running) < self.workers:
+                while pending and len(self._books.running) < workers:
                     startable = next((c for c in pending if self._startable(c)), None)
                     if startable is None:
                         break
@@ -370,8 +382,10 @@ class Engine:
         client.forget_last()
         began = time.monotonic()
         try:
-            check(contract_client=client, contract_run=self.context)
-            outcome = _Outcome(check, PASS, time.monotonic() - began)
+            measured = check(contract_client=client, contract_run=self.context)
+            outcome = _Outcome(check, PASS, time.monotonic() - began, measurements=_measured(measured))
+        except Inconclusive as cut:
+            outcome = _Outcome(check, INCONCLUSIVE, time.monotonic() - began, cut.explanation, measurements=_measured(cut.measurements))
         except CheckSkipped as skipped:
             outcome = _Outcome(check, NOT_CHECKED, time.monotonic() - began, skip_reason=skipped.reason)
         except BaseException as exc:
@@ -380,7 +394,8 @@ class Engine:
                 outcome = _Outcome(check, NOT_CHECKED, duration, skip_reason=f"stopped: {self.cancel.reason or 'run stopped'}")
             else:
                 explanation, reproduction = violation_text(exc, client)
-                outcome = _Outcome(check, FAIL, duration, explanation, reproduction)
+                outcome = _Outcome(check, FAIL, duration, explanation, reproduction,
+                                   measurements=_measured(getattr(exc, "measurements", [])))
         finally:
             current_property.reset(token)
         self._finished.put(outcome)
@@ -389,6 +404,7 @@ class Engine:
         self._books.running.pop(outcome.check.id, None)
         result = self._books.results[outcome.check.id]
         result.duration = outcome.duration
+        result.measurements = outcome.measurements
         if self.client is not None:
             result.requests = self.client.requests_by_property.get(outcome.check.id, 0)
         if outcome.status == FAIL:
@@ -402,6 +418,9 @@ class Engine:
         elif outcome.status == PASS:
             result.status = PASS
             result.trim = outcome.check.id in self.options.known_deviations
+        elif outcome.status == INCONCLUSIVE:
+            result.status = INCONCLUSIVE
+            result.explanation = printable(self.redact(outcome.explanation))
         else:
             result.status = NOT_CHECKED
             result.skip_reason = outcome.skip_reason

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import statistics
 import threading
 from dataclasses import dataclass, field
+
+from contract_tests.rates import Rate, window_text
 
 # The kinds of write whose read-your-writes is recorded; the check that reports each kind declares it
 # (`measures=` in contract_tests.checks.semantics).
@@ -53,11 +54,12 @@ class KindLedger:
         return [m.window_ms for m in self.misses if m.window_ms is not None]
 
     def summary(self) -> str:
-        """`k of N (r %) not visible at once; visible after median M ms, max X ms[, J never within B s]`."""
-        text = f"{len(self.misses)} of {self.checked} ({100 * self.rate():.1f} %) not visible at once"
+        """`k of N (r %; 95 % interval ...) not visible at once; window median M ms, p95 P ms, max X ms[; J never
+        within B s]`, or `0 of N (below B % at 95 % confidence) ...`."""
+        text = f"{Rate(len(self.misses), self.checked).text()} not visible at once"
         windows = self.windows()
         if windows:
-            text += f"; visible after median {statistics.median(windows):.1f} ms, max {max(windows):.1f} ms"
+            text += f"; {window_text(windows)}"
         never = len(self.misses) - len(windows)
         if never:
             text += f"; {never} not visible within {VISIBILITY_BOUND:g} s"

@@ -95,3 +95,31 @@ def window_json(lags_ms: list[float]) -> dict[str, float] | None:
         return None
     return {"medianMs": round(statistics.median(lags_ms), 3), "p95Ms": round(percentile(lags_ms, 0.95), 3),
             "maxMs": round(max(lags_ms), 3)}
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One measured shape of a property (a write kind, or a race's "right after" or "at once"):
+    how often the rule broke, the lags seen, and the sample size a conclusive answer needs."""
+
+    shape: str
+    rate: Rate
+    needed: int
+    lags_ms: tuple[float, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return self.rate.k > 0 or self.rate.n >= self.needed
+
+    def text(self) -> str:
+        parts = [f"{self.shape}: {self.rate.text()}"]
+        window = window_text(list(self.lags_ms))
+        if window:
+            parts.append(window)
+        if not self.complete:
+            parts.append(f"inconclusive: {self.needed} tries needed")
+        return "; ".join(parts)
+
+    def as_json(self) -> dict[str, object]:
+        return {"shape": self.shape, **self.rate.as_json(), "needed": self.needed, "window": window_json(list(self.lags_ms)),
+                "text": self.text()}

@@ -45,6 +45,9 @@ DEADLINE = "contract.deadline"  # request.extensions: an absolute time.monotonic
 CHECK_WRITE = "contract.check_write"  # request.extensions: False skips the read-your-writes read-back
 JSON_BODY = "contract.json"  # request.extensions: the object sent as `json=` (read-your-writes compares PATCHes to it)
 SENT = "contract.sent"  # request.extensions: set once the request was handed to the network
+SAMPLE = "contract.sample"  # request.extensions: True: this write is a read-your-writes sample (its read-back is recorded)
+PAIRED = "contract.paired"  # request.extensions: True: the read-back of a sample, paced with its write (no rate-limit wait)
+ON_HEADERS = "contract.on_headers"  # request.extensions: a callable the network calls once the status line and headers are in
 WRITE_METHODS = {"POST", "PATCH", "DELETE"}
 POLL = 0.05  # seconds between looks at the cancel token while an exchange is under way
 
@@ -126,7 +129,8 @@ class RateLimit(Layer):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         token = token_of(request, self.cancel)
         token.check()
-        self.limiter.wait(token)
+        if not request.extensions.get(PAIRED):  # a sample's read-back leaves at once: the pair is paced as one request
+            self.limiter.wait(token)
         token.check()
         return self.inner.handle_request(request)
 
@@ -215,10 +219,14 @@ class Tracking(Layer):
 
 
 class ReadYourWrites(Layer):
-    """After EVERY acknowledged write (create, create-with-id, PATCH, DELETE) the next request must see it:
-    GET (and, beside it, HEAD) it at once through the layers below (rate-limited and counted, never
-    re-checked). A write it misses is polled with back-off (at most VISIBILITY_BOUND s, on the request's
-    cancel token) until it shows, and the miss is recorded with its window. `build(method, path)` makes a
+    """After every acknowledged write (create, create-with-id, PATCH, DELETE) the next request must see it:
+    GET (and, beside it, HEAD) it at once through the layers below (counted, never re-checked). A write
+    it misses is polled with back-off (at most VISIBILITY_BOUND s, on the request's cancel token) until
+    it shows, so the checks that wrote read a settled state. Only a write marked as a sample (`SAMPLE`,
+    sent by the read-your-writes measurements in their quiet phase) is recorded in the ledger, with
+    its window: a read-back slowed by the rest of the run's load would hide brief faults. A sample's
+    read-backs are paced with it (`PAIRED`: no rate-limit wait between the write and its reads).
+    `build(method, path)` makes a
     request with the client's base URL and headers; `render` makes the curl line of a miss."""
 
     def __init__(
@@ -250,6 +258,8 @@ class ReadYourWrites(Layer):
             if key in write.extensions:
                 request.extensions[key] = write.extensions[key]
         request.extensions[CHECK_WRITE] = False
+        if write.extensions.get(SAMPLE):
+            request.extensions[PAIRED] = True
         response = self.inner.handle_request(request)
         response.request = request  # (a transport's answer may not carry it; the miss's curl line needs it)
         response.read()
@@ -309,7 +319,8 @@ class ReadYourWrites(Layer):
                     window = (time.monotonic() - answered) * 1000
                     break
             miss = WriteMiss(f"{method} {target}", observed, self.render(first.request), window)
-        self.ledger.record(kind, miss)
+        if write.extensions.get(SAMPLE):
+            self.ledger.record(kind, miss)
 
 
 # --- failures ------------------------------------------------------------------------------------
@@ -487,14 +498,18 @@ class Network(httpx.BaseTransport):
         self.client = httpx.Client(limits=limits, follow_redirects=False)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.client.send(request, stream=True)
+        response = self.client.send(request, stream=True)
+        hook = request.extensions.get(ON_HEADERS)
+        if callable(hook):  # the status line and headers are in; the body is still to be read
+            hook()
+        return response
 
     def close(self) -> None:
         self.client.close()
 
 
 __all__ = [
-    "CANCEL", "CHECK_WRITE", "DEADLINE", "JSON_BODY", "SENT", "Counting", "Deadline", "Failures", "Layer",
+    "CANCEL", "CHECK_WRITE", "DEADLINE", "JSON_BODY", "ON_HEADERS", "PAIRED", "SAMPLE", "SENT", "Counting", "Deadline", "Failures", "Layer",
     "Network", "OwnershipGuard", "RateLimit", "RateLimiter", "ReadYourWrites", "RetrySafe", "Tracking", "TransportFailure",
     "UnsafeRequest", "token_of",
 ]
