@@ -124,7 +124,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("property", "check only the properties whose id matches (repeatable, e.g. 'persistence.*')",
            metavar="GLOB", repeatable=True),
     Option("skip-property", "do not check the properties whose id matches (repeatable)", metavar="GLOB", repeatable=True),
-    Option("race-rounds", "rounds of each race check (double DELETE, create-with-id on one id)", int, 10, "N", minimum=1, maximum=10_000),
+    Option("race-rounds", "no longer used: the races are measured to the sample size --min-detectable-rate sets "
+           "(kept so existing command lines still parse)", int, 10, "N", minimum=1, maximum=10_000),
     Option("min-detectable-rate", "the smallest fault rate a pass of a measured property (read-your-writes, races) rules out "
            "at 95 %% confidence; sets the sample size (0.01: 299 tries per measurement)", float, 0.01, "R",
            minimum=0.0005, maximum=0.5),
