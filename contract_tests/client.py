@@ -30,7 +30,16 @@ import httpx
 
 from contract_tests.cancel import NEVER, CancelToken
 from contract_tests.cleanup import SETTLE_BOUND, clean_up
-from contract_tests.ledgers import VISIBILITY_BOUND, WRITE_KINDS, Hygiene, KindLedger, RequestCounter, WriteLedger, WriteMiss
+from contract_tests.ledgers import (
+    VISIBILITY_BOUND,
+    WRITE_KINDS,
+    Hygiene,
+    KindLedger,
+    RequestCounter,
+    RequestsBySession,
+    WriteLedger,
+    WriteMiss,
+)
 from contract_tests.printable import plain_bytes, printf_feed, shell_word
 from contract_tests.redaction import REDACTED, Redactor
 from contract_tests.sessions import SESSION_PATH, SHARED, SessionBook, as_uuid, backoff, current_property, data_of, session_id_in
@@ -51,6 +60,7 @@ from contract_tests.transports import (
     RateLimiter,
     ReadYourWrites,
     RetrySafe,
+    SessionRequests,
     Tracking,
     TransportFailure,
     UnsafeRequest,
@@ -100,6 +110,8 @@ class ContractClient:
         self.sessions = SessionBook()
         self.counter = RequestCounter()
         self.writes = WriteLedger()
+        self.session_requests = RequestsBySession()
+        self.base_path = urlsplit(self.base_url).path
         self._local = threading.local()
         base_path = urlsplit(self.base_url).path
         if transport is None:
@@ -114,6 +126,7 @@ class ContractClient:
         # The stack, outermost first: each line one layer and its reason (see contract_tests.transports).
         layers: list[Wrap] = [
             lambda inner: OwnershipGuard(inner, self.sessions, base_path),  # never change a session not ours
+            lambda inner: SessionRequests(inner, self.session_requests, base_path),  # what each session was sent: replay scripts
             *([lambda inner: ReadYourWrites(inner, self.writes, self._build, self.curl, base_path, cancel)]
               if verify_writes else []),  # the write's read-back goes through the layers below it
             lambda inner: RateLimit(inner, self.limiter, cancel),  # read-backs are rate-limited too

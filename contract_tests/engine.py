@@ -48,14 +48,22 @@ from contract_tests.cancel import Cancelled, CancelToken
 from contract_tests.client import SHARED, ContractClient, Hygiene, current_property
 from contract_tests.context import RunContext
 from contract_tests.expect import CheckSkipped, ContractViolation, Inconclusive
-from contract_tests.options import RunOptions
+from contract_tests.options import RunOptions, without_credentials
 from contract_tests.printable import printable
 from contract_tests.rates import Measured
 from contract_tests.redaction import Redactor
 from contract_tests.registry import Check
 from contract_tests.report import FAIL, INCONCLUSIVE, KNOWN, NOT_CHECKED, PASS, PropertyResult, RunResults
+from contract_tests.scripts import repeat_script, replay_script
+from contract_tests.sessions import api_path, as_uuid, session_id_in
 from contract_tests.target import probe, serve_reference
 
+REPEATED_SHAPES = {
+    **{f"consistency.read-your-writes.{kind}": kind for kind in ("create", "create-with-id", "patch", "delete")},
+    "concurrency.double-delete": "double-delete",
+    "concurrency.create-with-id-single-winner": "create-with-id-race",
+}
+"""The measured properties and the pair their replay script repeats (`contract_tests.scripts.repeat_script`)."""
 HARD_STOP_GRACE = 10.0  # seconds after --time-budget at which running checks are abandoned
 STOP_GRACE = 5.0  # seconds running checks get to end after a stop, before they are abandoned
 HEARTBEAT = 5.0  # at most this many seconds between two events while the run works
@@ -127,6 +135,7 @@ class _Outcome:
     reproduction: str = ""
     skip_reason: str = ""
     measurements: list[Measured] = field(default_factory=list)
+    script: str = ""
 
 
 def _measured(value: object) -> list[Measured]:
@@ -394,11 +403,38 @@ class Engine:
                 outcome = _Outcome(check, NOT_CHECKED, duration, skip_reason=f"stopped: {self.cancel.reason or 'run stopped'}")
             else:
                 explanation, reproduction = violation_text(exc, client)
-                outcome = _Outcome(check, FAIL, duration, explanation, reproduction,
-                                   measurements=_measured(getattr(exc, "measurements", [])))
+                measurements = _measured(getattr(exc, "measurements", []))
+                outcome = _Outcome(check, FAIL, duration, explanation, reproduction, measurements=measurements,
+                                   script=self._script(check.id, exc, measurements))
         finally:
             current_property.reset(token)
         self._finished.put(outcome)
+
+    def _script(self, property_id: str, exc: BaseException, measurements: list[Measured]) -> str:
+        """The replay script of a failure (see `contract_tests.scripts`), or "" when none can be made."""
+        client = self.client
+        if client is None:
+            return ""
+        try:
+            names = list(self.options.headers)
+            base = without_credentials(client.base_url)
+            if measurements:
+                shape = REPEATED_SHAPES.get(property_id)
+                tries = max(m.needed for m in measurements)
+                return repeat_script(shape, tries, base_url=base, header_names=names, what=property_id) if shape else ""
+            response = exc.response if isinstance(exc, ContractViolation) and exc.response is not None else client.last_response
+            if response is None:
+                return ""
+            sid = as_uuid(session_id_in(api_path(response.request.url, client.base_path)))
+            if sid is None:
+                return ""
+            sent = [r for r in client.session_requests.of(sid) if r.charged == property_id]
+            failing = (response.request.method, response.status_code)
+            last = max((i for i, r in enumerate(sent) if (r.method, r.status) == failing), default=len(sent) - 1)
+            sent = sent[:last + 1]
+            return replay_script(sent, sid=str(sid), base_url=base, header_names=names, what=property_id) if sent else ""
+        except Exception:  # a script is a convenience: never let it hide the failure itself
+            return ""
 
     def _record(self, outcome: _Outcome) -> None:
         self._books.running.pop(outcome.check.id, None)
@@ -410,6 +446,7 @@ class Engine:
         if outcome.status == FAIL:
             result.explanation = printable(self.redact(outcome.explanation))
             result.reproduction = printable(self.redact(outcome.reproduction), keep_newlines=False)
+            result.script = printable(self.redact(outcome.script))
             reason = self.options.known_deviations.get(outcome.check.id)
             if reason is not None:
                 result.status, result.known_reason = KNOWN, reason

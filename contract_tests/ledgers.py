@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass, field
 
 from contract_tests.rates import Rate, window_text
+from contract_tests.scripts import SentRequest
 
 # The kinds of write whose read-your-writes is recorded; the check that reports each kind declares it
 # (`measures=` in contract_tests.checks.semantics).
@@ -112,3 +114,23 @@ class Hygiene:
         if self.stopped:
             text += f"; cleanup stopped: {self.stopped}"
         return text
+
+
+class RequestsBySession:
+    """The requests the checks sent on each session (not the client's read-backs), in order, at most
+    `limit` per session: a failure's replay script is built from them; thread-safe."""
+
+    def __init__(self, limit: int = 200) -> None:
+        self.limit = limit
+        self._by_session: dict[uuid.UUID, list[SentRequest]] = {}
+        self._lock = threading.Lock()
+
+    def record(self, sid: uuid.UUID, request: SentRequest) -> None:
+        with self._lock:
+            sent = self._by_session.setdefault(sid, [])
+            if len(sent) < self.limit:
+                sent.append(request)
+
+    def of(self, sid: uuid.UUID) -> list[SentRequest]:
+        with self._lock:
+            return list(self._by_session.get(sid, []))

@@ -33,6 +33,7 @@ class PropertyResult:
     duration: float = 0.0
     requests: int = 0
     measurements: list[Measured] = field(default_factory=list)  # a measured property's shapes, k of n each
+    script: str = ""  # a bash script replaying the failure (its session's requests, or its pair N times)
 
     def measured_text(self) -> str:
         return "; ".join(m.text() for m in self.measurements)
@@ -154,6 +155,9 @@ def render_table(results: RunResults, redact: Redactor) -> str:
             out.append("  " + r.explanation.replace("\n", "\n  "))
             if r.reproduction:
                 out.append(f"  reproduce: {r.reproduction}")
+            if r.script:
+                out.append("  replay script:")
+                out += [f"    {line}" for line in r.script.rstrip("\n").splitlines()]
     out.append("")
     out += summary_lines(results)
     out.append(results.verdict())
@@ -178,6 +182,8 @@ def render_markdown(results: RunResults, redact: Redactor) -> str:
                 out += [f"Known because: {r.known_reason}", ""]
             if r.reproduction:
                 out += ["```sh", r.reproduction, "```", ""]
+            if r.script:
+                out += ["Replay script:", "", "```bash", r.script.rstrip("\n"), "```", ""]
     return printable(redact("\n".join(out) + "\n"))
 
 
@@ -205,6 +211,8 @@ def render_junit(results: RunResults, redact: Redactor) -> str:
     for r in rows:
         case = ET.SubElement(suite, "testcase", classname="session-contract", name=r.property_id, time=f"{r.duration:.3f}")
         text = clean(f"{r.explanation}\nreproduce: {r.reproduction}" if r.reproduction else r.explanation)
+        if r.script:
+            text += "\nreplay script:\n" + clean(r.script)
         if r.status == FAIL:
             ET.SubElement(case, "failure", message=clean(r.explanation.splitlines()[0] if r.explanation else "failed")).text = text
         elif r.status == KNOWN:
@@ -244,7 +252,9 @@ def render_json(results: RunResults, redact: Redactor, *, tool_version: str, opt
     `readYourWrites` {kind: {checked, missed, summary}}, `cleanup` {created, deleted, leftBehind: [ids],
     errors}, `hint`, and `properties`: a list, in the contract's order, of {id, statement, outcome
     ("pass", "fail", "known", "not checked", "inconclusive"), explanation, reproduction, knownReason,
-    skipReason, trim, durationSeconds, requests, measurements}. `measurements` (added in version 1; empty
+    skipReason, trim, durationSeconds, requests, measurements, script}. `script` (added in version 1;
+    "" when there is none) is a bash script replaying a failure: its session's requests from its
+    creation, or a measured pair repeated and counted. `measurements` (added in version 1; empty
     for a property that is not measured) lists each measured shape as {shape, k, n, rate, low95, high95
     (the 95 % interval; for k = 0 the exact upper bound), needed (the sample size --min-detectable-rate
     asks for), window (null, or {medianMs, p95Ms, maxMs} of the lags seen), text}."""
@@ -288,6 +298,7 @@ def render_json(results: RunResults, redact: Redactor, *, tool_version: str, opt
                 "durationSeconds": round(r.duration, 3),
                 "requests": r.requests,
                 "measurements": [m.as_json() for m in r.measurements],
+                "script": clean(r.script),
             }
             for r in ordered(results)
         ],

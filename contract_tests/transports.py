@@ -28,7 +28,8 @@ import httpx
 from contract_tests.cancel import NEVER, CancelToken
 from contract_tests.daemons import HELPERS, Beside
 from contract_tests.expect import ContractViolation
-from contract_tests.ledgers import VISIBILITY_BOUND, RequestCounter, WriteLedger, WriteMiss
+from contract_tests.ledgers import VISIBILITY_BOUND, RequestCounter, RequestsBySession, WriteLedger, WriteMiss
+from contract_tests.scripts import SentRequest
 from contract_tests.sessions import (
     SESSION_PATH,
     SessionBook,
@@ -154,6 +155,41 @@ class OwnershipGuard(Layer):
             if sid is not None and not self.book.owns(sid):
                 raise UnsafeRequest(f"refusing {request.method} {path}: this run did not create that session")
         return self.inner.handle_request(request)
+
+
+# --- what each session was sent ------------------------------------------------------------------
+
+
+class SessionRequests(Layer):
+    """Keeps, per session id, the requests sent on it and their statuses (a create's id comes from its
+    answer), charged to the property that sent them. It sits above the read-your-writes layer, so the
+    client's own read-backs are not kept: a failure's replay script is the check's requests alone."""
+
+    def __init__(self, inner: httpx.BaseTransport, book: RequestsBySession, base_path: str = "") -> None:
+        super().__init__(inner)
+        self.book = book
+        self.base_path = base_path.rstrip("/")
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        path = api_path(request.url, self.base_path)
+        sid = as_uuid(session_id_in(path))
+        if sid is None and request.method == "POST" and path == SESSION_PATH and 200 <= response.status_code < 300:
+            try:
+                sid = as_uuid(str(peek_json(response).get("sessionId")))
+            except (ValueError, AttributeError):
+                sid = None
+        if sid is not None:
+            raw = request.url.raw_path.decode("ascii", "replace")
+            if self.base_path and raw.startswith(self.base_path + "/"):
+                raw = raw[len(self.base_path):]
+            try:
+                body = request.content
+            except httpx.RequestNotRead:
+                body = b""
+            self.book.record(sid, SentRequest(request.method, raw, body, request.headers.get("content-type"),
+                                              response.status_code, current_property.get()))
+        return response
 
 
 # --- counting and the request log ----------------------------------------------------------------
@@ -510,6 +546,6 @@ class Network(httpx.BaseTransport):
 
 __all__ = [
     "CANCEL", "CHECK_WRITE", "DEADLINE", "JSON_BODY", "ON_HEADERS", "PAIRED", "SAMPLE", "SENT", "Counting", "Deadline", "Failures", "Layer",
-    "Network", "OwnershipGuard", "RateLimit", "RateLimiter", "ReadYourWrites", "RetrySafe", "Tracking", "TransportFailure",
+    "Network", "OwnershipGuard", "RateLimit", "RateLimiter", "ReadYourWrites", "RetrySafe", "SessionRequests", "Tracking", "TransportFailure",
     "UnsafeRequest", "token_of",
 ]
