@@ -147,12 +147,19 @@ def measure_race(contract_run: RunContext, shapes: list[tuple[RaceTally, Callabl
     return measured
 
 
+def _hand_on(client: ContractClient, contract_run: RunContext, sid: str, responses: list[httpx.Response]) -> None:
+    """A race's winner, once a HEAD finds it, goes to the measurements' pool (the double-delete samples
+    delete it), so it costs cleanup nothing."""
+    if any(r.status_code == 201 for r in responses) and client.head(sid).status_code == 204:
+        pool_of(contract_run).add(sid)
+
+
 def _session(client: ContractClient, contract_run: RunContext) -> str:
     """A settled session to delete: one the read-your-writes measurements left, or a new one."""
     return pool_of(contract_run).take() or new_session(client)
 
 
-@contract_property("concurrency.create-with-id-single-winner", phase="measure")
+@contract_property("concurrency.create-with-id-single-winner", phase="measure", cost=1.0)
 def parallel_create_with_one_fresh_id_has_exactly_one_winner(contract_client: ContractClient, contract_run: RunContext) -> list[Measured]:
     """Two shapes, sampled apart: a second create-with-id of a fresh id sent the moment the first one's
     status line is in ("right after"), and AT_ONCE create-with-id sent together ("at once"). Each time
@@ -167,6 +174,7 @@ def parallel_create_with_one_fresh_id_has_exactly_one_winner(contract_client: Co
             "POST", f"{SESSION_PATH}/{sid}", check_write=False, on_headers=hook)))
         statuses = [r.status_code for r in pair]
         after.sample(statuses == [201, 409], f"{statuses[0]} then {statuses[1]}", pair[1] if statuses[0] == 201 else pair[0])
+        _hand_on(contract_client, contract_run, sid, pair)
 
     def one_at_once() -> None:
         sid = contract_client.fresh_id()
@@ -175,11 +183,12 @@ def parallel_create_with_one_fresh_id_has_exactly_one_winner(contract_client: Co
         winners = [r for r in responses if r.status_code == 201]
         culprit = next((r for r in responses if r.status_code not in (201, 409)), winners[1] if len(winners) > 1 else responses[0])
         together.sample(statuses.count(201) == 1 and statuses.count(409) == AT_ONCE - 1, statuses_of(responses), culprit)
+        _hand_on(contract_client, contract_run, sid, responses)
 
     return measure_race(contract_run, [(after, one_right_after), (together, one_at_once)], "create-with-id of one fresh id")
 
 
-@contract_property("concurrency.double-delete", phase="measure")
+@contract_property("concurrency.double-delete", phase="measure", cost=0.5)
 def a_second_delete_right_after_or_at_once_answers_404(contract_client: ContractClient, contract_run: RunContext) -> list[Measured]:
     """Two shapes, sampled apart on settled sessions: a second DELETE sent the moment the first one's
     status line is in, on a warm second connection ("right after"), and two DELETEs sent together

@@ -129,4 +129,5 @@ def _read_your_writes_of(kind: str) -> Callable[[ContractClient, RunContext], li
 
 
 for _kind in WRITE_KINDS:
-    contract_property(f"consistency.read-your-writes.{_kind}", phase="measure", cost=0.0, measures=(_kind,))(_read_your_writes_of(_kind))
+    # cost 2: first in the measure phase, so the sessions they leave feed the race samples after them
+    contract_property(f"consistency.read-your-writes.{_kind}", phase="measure", cost=2.0, measures=(_kind,))(_read_your_writes_of(_kind))
