@@ -50,6 +50,8 @@ SAMPLE = "contract.sample"  # request.extensions: True: this write is a read-you
 PAIRED = "contract.paired"  # request.extensions: True: the read-back of a sample, paced with its write (no rate-limit wait)
 ON_HEADERS = "contract.on_headers"  # request.extensions: a callable the network calls once the status line and headers are in
 WRITE_METHODS = {"POST", "PATCH", "DELETE"}
+THROTTLED = 429  # Too Many Requests: a read-back answered so tells nothing about the write
+THROTTLED_TEXT = "throttled"
 POLL = 0.05  # seconds between looks at the cancel token while an exchange is under way
 
 Render = Callable[[httpx.Request], str]
@@ -328,6 +330,8 @@ class ReadYourWrites(Layer):
         def observe() -> tuple[str | None, httpx.Response]:
             if kind == "patch":
                 get = self._read("GET", target, write)
+                if get.status_code == THROTTLED:
+                    return THROTTLED_TEXT, get
                 if get.status_code != 200:
                     return f"GET answered {get.status_code} right after PATCH answered {response.status_code}", get
                 data = data_of(get)
@@ -337,6 +341,8 @@ class ReadYourWrites(Layer):
             pending_head = Beside(lambda: self._read("HEAD", target, write))
             get = self._read("GET", target, write)
             head = pending_head.result()
+            if THROTTLED in (get.status_code, head.status_code):
+                return THROTTLED_TEXT, get
             expected = (404, 404) if kind == "delete" else (200, 204)
             if (get.status_code, head.status_code) != expected:
                 what = "DELETE" if kind == "delete" else kind
@@ -344,6 +350,8 @@ class ReadYourWrites(Layer):
             return None, get
 
         observed, first = observe()
+        if observed == THROTTLED_TEXT:  # a sample hit by throttling says nothing: discarded (the sampler takes another)
+            return
         miss: WriteMiss | None = None
         if observed is not None:
             token = token_of(write, self.cancel)

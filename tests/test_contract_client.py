@@ -749,3 +749,20 @@ def test_every_answer_has_its_elapsed_time_as_schemathesis_reads_it(base_url: st
         answers = [created, contract.patch(sid, {"a": 1}), contract.get(sid), contract.head(sid), contract.delete(sid)]
         assert all(answer.elapsed.total_seconds() >= 0 for answer in answers)
         assert contract.created_count() == 1
+
+
+def test_a_sample_whose_read_back_was_throttled_is_discarded() -> None:
+    """A 429 to the GET or HEAD right after a write tells nothing about the write: the sample is not
+    recorded (the measurement takes another), neither as a miss nor as a visible write."""
+    sid = str(uuid.uuid4())
+
+    def throttling(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(201, json={"sessionId": sid, "message": "created"})
+        return httpx.Response(429, json={"detail": "slow down"})
+
+    ledger = WriteLedger()
+    http = httpx.Client(base_url="http://target")
+    layer = ReadYourWrites(httpx.MockTransport(throttling), ledger, http.build_request, lambda r: "curl")
+    send(layer, "POST", SESSION_PATH, extensions={transports.SAMPLE: True})
+    assert ledger.kinds["create"].checked == 0 and ledger.misses == []
