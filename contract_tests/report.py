@@ -123,7 +123,7 @@ def summary_lines(results: RunResults) -> list[str]:
         f"{counts[PASS]} passed, {counts[FAIL]} failed, {counts[KNOWN]} known deviations, {counts[NOT_CHECKED]} not checked"
         + (f", {counts[INCONCLUSIVE]} inconclusive" if counts[INCONCLUSIVE] else ""),
         (f"{results.requests} requests in {results.elapsed:.1f} s ({results.shared_requests} of them shared set-up and cleanup); "
-         f"read-your-writes (measured in a quiet phase): {results.writes_missed} of {results.writes_checked} writes not visible at once"),
+         f"read-your-writes: {results.writes_missed} of {results.writes_checked} writes not visible at once (sampled in the quiet phase)"),
     ]
     if results.writes is not None:
         for kind, ledger in results.writes.kinds.items():
