@@ -5,7 +5,9 @@ time budget or a stop ends the sampling first (then the property is "inconclusiv
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable
 
 from contract_tests.cancel import Cancelled
@@ -14,8 +16,17 @@ from contract_tests.parallel import ChargedThreadPool
 from contract_tests.rates import sample_size
 
 LANES = 4
-"""Samples taken at once: enough that a far deployment (120 ms an answer) stays within its time bound,
-few enough that the target is not loaded (a read-back slowed by load hides brief faults)."""
+"""Samples taken at once, at least: few enough that the target is not loaded (a read-back slowed by
+load hides brief faults). A far deployment gets more lanes (see `lanes_for`), up to MAX_LANES."""
+MAX_LANES = 32
+SHAPE_SECONDS = 2.0  # the wall time one measured shape aims at: 8 shapes stay within ~20 s at 120 ms an answer
+
+
+def lanes_for(sample_seconds: float, samples: int) -> int:
+    """Lanes so that `samples` samples of `sample_seconds` each take about SHAPE_SECONDS: LANES on
+    loopback (a sample takes a few ms), more far away (at 120 ms an answer, a sample takes 0.25 s: 32)."""
+    wanted = math.ceil(samples * sample_seconds / SHAPE_SECONDS)
+    return max(LANES, min(MAX_LANES, wanted))
 
 
 def needed(contract_run: RunContext) -> int:
@@ -25,9 +36,10 @@ def needed(contract_run: RunContext) -> int:
 
 class Sampler:
     """Takes samples on `lanes` threads until `enough()` holds, the budget is used up, the run stops, or
-    `attempts` tries were made. `taken` counts attempts (each a call of the sample function)."""
+    `attempts` tries were made. `taken` counts attempts (each a call of the sample function). Without
+    `lanes`, the first sample is taken alone and timed, and the lanes are `lanes_for` its time."""
 
-    def __init__(self, contract_run: RunContext, lanes: int = LANES) -> None:
+    def __init__(self, contract_run: RunContext, lanes: int | None = None) -> None:
         self.run = contract_run
         self.lanes = lanes
         self.taken = 0
@@ -37,7 +49,7 @@ class Sampler:
     def out_of_time(self) -> bool:
         return self.run.over_budget() or self.run.cancel.cancelled
 
-    def sample(self, take: Callable[[int], None], enough: Callable[[], bool], attempts: int) -> None:
+    def sample(self, take: Callable[[int], None], enough: Callable[[], bool], attempts: int, samples: int | None = None) -> None:
         """Run `take(i)` (i: the attempt's number) until done; an exception of a sample (a violation,
         no answer) ends the sampling and is raised here; a stop (Cancelled) only ends it."""
 
@@ -56,7 +68,25 @@ class Sampler:
                     self._broken.set()
                     raise
 
-        with ChargedThreadPool(max_workers=self.lanes, name="contract-measure") as pool:
-            futures = [pool.submit(lane) for _ in range(self.lanes)]
+        lanes = self.lanes
+        if lanes is None:
+            began = time.monotonic()
+            with ChargedThreadPool(max_workers=1, name="contract-measure") as pool:
+                first = pool.submit(lambda: self._first(take, enough, attempts))
+            first.result()
+            lanes = lanes_for(time.monotonic() - began, samples or attempts)
+        self.lanes = lanes
+        with ChargedThreadPool(max_workers=lanes, name="contract-measure") as pool:
+            futures = [pool.submit(lane) for _ in range(lanes)]
         for future in futures:
             future.result()
+
+    def _first(self, take: Callable[[int], None], enough: Callable[[], bool], attempts: int) -> None:
+        if enough() or self.out_of_time() or attempts <= 0:
+            return
+        with self._lock:
+            self.taken += 1
+        try:
+            take(0)
+        except Cancelled:
+            return

@@ -38,3 +38,11 @@ def test_window_gives_median_p95_and_max() -> None:
     assert percentile(lags, 0.95) == 19.0
     assert window_text(lags) == "window median 10.5 ms, p95 19.0 ms, max 20.0 ms"
     assert window_text([]) == ""
+
+
+def test_far_deployments_get_more_lanes_and_loopback_keeps_the_quiet_minimum() -> None:
+    from contract_tests.measure import LANES, MAX_LANES, lanes_for
+
+    assert lanes_for(0.003, 299) == LANES  # loopback: a sample takes a few ms
+    assert lanes_for(0.05, 299) == 8  # 299 x 50 ms in about 2 s
+    assert lanes_for(0.25, 299) == MAX_LANES  # 120 ms an answer

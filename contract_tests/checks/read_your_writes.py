@@ -100,7 +100,7 @@ def measure_read_your_writes(client: ContractClient, contract_run: RunContext, k
         if len(refused) >= 10 and not ledger.checked:
             raise CheckSkipped(f"no {kind} write was acknowledged in {len(refused)} tries (see the {kind} properties)")
 
-    sampler.sample(take, lambda: ledger.checked >= size, attempts=2 * size + SPARE_ATTEMPTS)
+    sampler.sample(take, lambda: ledger.checked >= size, attempts=2 * size + SPARE_ATTEMPTS, samples=size)
     misses = list(ledger.misses)
     measured = Measured(kind, Rate(len(misses), ledger.checked), size, tuple(w for m in misses if (w := m.window_ms) is not None))
     if misses:
