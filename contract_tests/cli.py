@@ -79,14 +79,14 @@ class Progress:
 
     def __call__(self, event: object) -> None:
         from contract_tests.engine import CheckFinished, CleanupStarted, Heartbeat, RunStarted, Stopping
-        from contract_tests.report import FAIL, KNOWN, NOT_CHECKED, PASS
+        from contract_tests.report import FAIL, INCONCLUSIVE, KNOWN, NOT_CHECKED, PASS
 
         if isinstance(event, RunStarted):
             budget = f", time budget {event.time_budget:g} s" if event.time_budget else ""
             self.say(f"session-contract: checking {event.target} (seed {event.seed}, {len(event.properties)} properties{budget})")
         elif isinstance(event, CheckFinished):
             r = event.result
-            label = {PASS: "pass", FAIL: "FAIL", KNOWN: "known", NOT_CHECKED: "not checked"}[r.status]
+            label = {PASS: "pass", FAIL: "FAIL", KNOWN: "known", NOT_CHECKED: "not checked", INCONCLUSIVE: "INCONCLUSIVE"}[r.status]
             self.say(f"[{event.done:2d}/{event.total}] {label:11s} {r.property_id}  ({r.duration:.1f} s, {r.requests} requests)")
         elif isinstance(event, Heartbeat):
             running = f": running {', '.join(event.running)}" if event.running else ""

@@ -3,8 +3,9 @@
 Every request of the run goes through `ContractClient.request`, and through these layers, outermost
 first (each is a transport in `contract_tests.transports`, with its reason there):
 - the ownership guard: never PATCH or DELETE a session the run did not create (or reserve as a fresh id);
-- read-your-writes: after EVERY acknowledged write, per write kind, the next request must see it;
-  a miss is polled (bounded) until it shows, so the report can give the visibility window;
+- read-your-writes: after every acknowledged write the next request reads it back, and a miss is polled
+  (bounded) until it shows, so checks read settled states; only writes sent as samples (`sample=True`,
+  by the measurements of the quiet phase) are recorded, per write kind, with their visibility window;
 - the rate limit (`--max-rps`, with bursts);
 - counting per contract property (`current_property`: shared set-up is charged to no check) and the log;
 - tracking of the sessions the run created and deleted, so `cleanup()` can delete them all at the end;
@@ -29,7 +30,16 @@ import httpx
 
 from contract_tests.cancel import NEVER, CancelToken
 from contract_tests.cleanup import SETTLE_BOUND, clean_up
-from contract_tests.ledgers import VISIBILITY_BOUND, WRITE_KINDS, Hygiene, KindLedger, RequestCounter, WriteLedger, WriteMiss
+from contract_tests.ledgers import (
+    VISIBILITY_BOUND,
+    WRITE_KINDS,
+    Hygiene,
+    KindLedger,
+    RequestCounter,
+    RequestsBySession,
+    WriteLedger,
+    WriteMiss,
+)
 from contract_tests.printable import plain_bytes, printf_feed, shell_word
 from contract_tests.redaction import REDACTED, Redactor
 from contract_tests.sessions import SESSION_PATH, SHARED, SessionBook, as_uuid, backoff, current_property, data_of, session_id_in
@@ -38,6 +48,8 @@ from contract_tests.transports import (
     CHECK_WRITE,
     DEADLINE,
     JSON_BODY,
+    ON_HEADERS,
+    SAMPLE,
     WRITE_METHODS,
     Counting,
     Deadline,
@@ -48,6 +60,7 @@ from contract_tests.transports import (
     RateLimiter,
     ReadYourWrites,
     RetrySafe,
+    SessionRequests,
     Tracking,
     TransportFailure,
     UnsafeRequest,
@@ -97,6 +110,8 @@ class ContractClient:
         self.sessions = SessionBook()
         self.counter = RequestCounter()
         self.writes = WriteLedger()
+        self.session_requests = RequestsBySession()
+        self.base_path = urlsplit(self.base_url).path
         self._local = threading.local()
         base_path = urlsplit(self.base_url).path
         if transport is None:
@@ -112,6 +127,7 @@ class ContractClient:
         # The stack, outermost first: each line one layer and its reason (see contract_tests.transports).
         layers: list[Wrap] = [
             lambda inner: OwnershipGuard(inner, self.sessions, base_path),  # never change a session not ours
+            lambda inner: SessionRequests(inner, self.session_requests, base_path),  # what each session was sent: replay scripts
             *([lambda inner: ReadYourWrites(inner, self.writes, self._build, self.curl, base_path, cancel)]
               if verify_writes else []),  # the write's read-back goes through the layers below it
             lambda inner: RateLimit(inner, self.limiter, cancel),  # read-backs are rate-limited too
@@ -189,14 +205,18 @@ class ContractClient:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         check_write: bool = True,
+        sample: bool = False,
+        on_headers: Callable[[], None] | None = None,
     ) -> httpx.Response:
         """Send one request to the target; the answer's `.request` can be rendered with `curl()`.
+        `sample`: a write whose read-back is a read-your-writes sample (recorded in `writes`);
+        `on_headers`: called once the answer's status line and headers are in (before its body).
 
         Raises TransportFailure (a ContractViolation) when no complete HTTP answer comes back within the
         deadline, UnsafeRequest before changing a session not ours, and Cancelled once the run stops."""
         self.cancel.check()
         return self._send(method, path, json=json, content=content, headers=headers, params=params,
-                          check_write=check_write)
+                          check_write=check_write, sample=sample, on_headers=on_headers)
 
     def _send(
         self,
@@ -210,8 +230,12 @@ class ContractClient:
         check_write: bool = True,
         cancel: CancelToken | None = None,
         deadline: float | None = None,
+        sample: bool = False,
+        on_headers: Callable[[], None] | None = None,
     ) -> httpx.Response:
-        extensions: dict[str, Any] = {CHECK_WRITE: check_write, JSON_BODY: json}
+        extensions: dict[str, Any] = {CHECK_WRITE: check_write or sample, JSON_BODY: json, SAMPLE: sample}
+        if on_headers is not None:
+            extensions[ON_HEADERS] = on_headers
         if cancel is not None:
             extensions[CANCEL] = cancel
         if deadline is not None:

@@ -22,6 +22,7 @@ class RunContext:
     canaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     canaries_made_at: float = 0.0
     canary_error: ContractViolation | None = None
+    shared: dict[str, Any] = field(default_factory=dict)  # what the measurements hand on to each other (settled sessions)
 
     def elapsed(self) -> float:
         """Seconds since the run started."""

@@ -9,10 +9,13 @@ What one run does, in order:
 2. **main phase**: every selected check whose `phase` is "main", on a pool of worker threads the
    engine owns (`workers` at once; costly checks first; two checks of one `exclusive` group never at
    once). With `--time-budget S`, no check starts after S seconds;
-3. **last phase**: the checks that read what the others measured (`phase="last"`), once every main
-   check has ended;
-4. **cleanup**: every session the run created is deleted, bounded by `--cleanup-timeout`;
-5. the results (`RunResults`) are returned and the last event is emitted.
+3. **measure phase**: the measurements of rare, brief faults (`phase="measure"`: read-your-writes per
+   write kind, the races), one at a time once every main check has ended, so nothing else of the run
+   loads the target while they sample; each samples until its sample size (`--min-detectable-rate`)
+   or until the budget or a stop ends it, then it is "inconclusive";
+4. **last phase**: the checks that read what the others measured (`phase="last"`);
+5. **cleanup**: every session the run created is deleted, bounded by `--cleanup-timeout`;
+6. the results (`RunResults`) are returned and the last event is emitted.
 
 Stopping is cooperative (see `contract_tests.cancel`). `stop()` (called by a signal handler, by the
 budget's hard stop, or by a KeyboardInterrupt reaching the engine's own waits) sets the run's token:
@@ -44,14 +47,23 @@ import httpx
 from contract_tests.cancel import Cancelled, CancelToken
 from contract_tests.client import SHARED, ContractClient, Hygiene, current_property
 from contract_tests.context import RunContext
-from contract_tests.expect import CheckSkipped, ContractViolation
-from contract_tests.options import RunOptions
+from contract_tests.expect import CheckSkipped, ContractViolation, Inconclusive
+from contract_tests.options import RunOptions, without_credentials
 from contract_tests.printable import printable
+from contract_tests.rates import Measured
 from contract_tests.redaction import Redactor
 from contract_tests.registry import Check
-from contract_tests.report import FAIL, KNOWN, NOT_CHECKED, PASS, PropertyResult, RunResults
+from contract_tests.report import FAIL, INCONCLUSIVE, KNOWN, NOT_CHECKED, PASS, PropertyResult, RunResults
+from contract_tests.scripts import repeat_script, replay_script
+from contract_tests.sessions import api_path, as_uuid, session_id_in
 from contract_tests.target import probe, serve_reference
 
+REPEATED_SHAPES = {
+    **{f"consistency.read-your-writes.{kind}": kind for kind in ("create", "create-with-id", "patch", "delete")},
+    "concurrency.double-delete": "double-delete",
+    "concurrency.create-with-id-single-winner": "create-with-id-race",
+}
+"""The measured properties and the pair their replay script repeats (`contract_tests.scripts.repeat_script`)."""
 HARD_STOP_GRACE = 10.0  # seconds after --time-budget at which running checks are abandoned
 STOP_GRACE = 5.0  # seconds running checks get to end after a stop, before they are abandoned
 HEARTBEAT = 4.0  # seconds without an event after which a heartbeat comes (so never 5 s without a line)
@@ -122,6 +134,12 @@ class _Outcome:
     explanation: str = ""
     reproduction: str = ""
     skip_reason: str = ""
+    measurements: list[Measured] = field(default_factory=list)
+    script: str = ""
+
+
+def _measured(value: object) -> list[Measured]:
+    return [m for m in value if isinstance(m, Measured)] if isinstance(value, list) else []
 
 
 def _cancelled_in(exc: BaseException) -> bool:
@@ -270,6 +288,8 @@ class Engine:
         if self.client is not None and not self.cancel.cancelled:
             self.phase = "main"
             self._run_phase([c for c in self.checks if c.phase == "main"])
+            self.phase = "measure"
+            self._run_phase([c for c in self.checks if c.phase == "measure"], workers=1)
             self.phase = "last"
             self._run_phase([c for c in self.checks if c.phase == "last"])
         self._abandon_running()
@@ -328,8 +348,9 @@ class Engine:
         busy = {c.exclusive for c in self.checks if c.id in self._books.running}
         return check.exclusive not in busy
 
-    def _run_phase(self, checks: list[Check]) -> None:
+    def _run_phase(self, checks: list[Check], workers: int | None = None) -> None:
         pending = sorted(checks, key=lambda c: -c.cost)  # stable: registry order among equals
+        workers = workers or self.workers
         while pending or self._books.running:
             try:
                 if self.cancel.cancelled:
@@ -339,7 +360,7 @@ class Engine:
                     for check in pending:
                         self._books.results[check.id].skip_reason = "time budget used up"
                     pending = []
-                while pending and len(self._books.running) < self.workers:
+                while pending and len(self._books.running) < workers:
                     startable = next((c for c in pending if self._startable(c)), None)
                     if startable is None:
                         break
@@ -371,8 +392,10 @@ class Engine:
         client.forget_last()
         began = time.monotonic()
         try:
-            check(contract_client=client, contract_run=self.context)
-            outcome = _Outcome(check, PASS, time.monotonic() - began)
+            measured = check(contract_client=client, contract_run=self.context)
+            outcome = _Outcome(check, PASS, time.monotonic() - began, measurements=_measured(measured))
+        except Inconclusive as cut:
+            outcome = _Outcome(check, INCONCLUSIVE, time.monotonic() - began, cut.explanation, measurements=_measured(cut.measurements))
         except CheckSkipped as skipped:
             outcome = _Outcome(check, NOT_CHECKED, time.monotonic() - began, skip_reason=skipped.reason)
         except BaseException as exc:
@@ -381,20 +404,53 @@ class Engine:
                 outcome = _Outcome(check, NOT_CHECKED, duration, skip_reason=f"stopped: {self.cancel.reason or 'run stopped'}")
             else:
                 explanation, reproduction = violation_text(exc, client)
-                outcome = _Outcome(check, FAIL, duration, explanation, reproduction)
+                measurements = _measured(getattr(exc, "measurements", []))
+                outcome = _Outcome(check, FAIL, duration, explanation, reproduction, measurements=measurements,
+                                   script=self._script(check.id, exc, measurements))
         finally:
             current_property.reset(token)
         self._finished.put(outcome)
+
+    def _script(self, property_id: str, exc: BaseException, measurements: list[Measured]) -> str:
+        """The replay script of a failure (see `contract_tests.scripts`), or "" when none can be made."""
+        client = self.client
+        if client is None:
+            return ""
+        try:
+            names = list(self.options.headers)
+            base = without_credentials(client.base_url)
+            if measurements:
+                shape = REPEATED_SHAPES.get(property_id)
+                tries = max(m.needed for m in measurements)
+                return repeat_script(shape, tries, base_url=base, header_names=names, what=property_id) if shape else ""
+            response = exc.response if isinstance(exc, ContractViolation) and exc.response is not None else client.last_response
+            if response is None:
+                return ""
+            sid = as_uuid(session_id_in(api_path(response.request.url, client.base_path)))
+            if sid is None:
+                return ""
+            sent = [r for r in client.session_requests.of(sid) if r.charged == property_id]
+            if not property_id.startswith("schema."):
+                # The script ends at the failing request. Not for Schemathesis: its checks send follow-ups of
+                # their own after the request they judge (a GET after a DELETE 200), and those show the fault.
+                failing = (response.request.method, response.status_code)
+                last = max((i for i, r in enumerate(sent) if (r.method, r.status) == failing), default=len(sent) - 1)
+                sent = sent[:last + 1]
+            return replay_script(sent, sid=str(sid), base_url=base, header_names=names, what=property_id) if sent else ""
+        except Exception:  # a script is a convenience: never let it hide the failure itself
+            return ""
 
     def _record(self, outcome: _Outcome) -> None:
         self._books.running.pop(outcome.check.id, None)
         result = self._books.results[outcome.check.id]
         result.duration = outcome.duration
+        result.measurements = outcome.measurements
         if self.client is not None:
             result.requests = self.client.requests_by_property.get(outcome.check.id, 0)
         if outcome.status == FAIL:
             result.explanation = printable(self.redact(outcome.explanation))
             result.reproduction = printable(self.redact(outcome.reproduction), keep_newlines=False)
+            result.script = printable(self.redact(outcome.script))
             reason = self.options.known_deviations.get(outcome.check.id)
             if reason is not None:
                 result.status, result.known_reason = KNOWN, reason
@@ -403,6 +459,9 @@ class Engine:
         elif outcome.status == PASS:
             result.status = PASS
             result.trim = outcome.check.id in self.options.known_deviations
+        elif outcome.status == INCONCLUSIVE:
+            result.status = INCONCLUSIVE
+            result.explanation = printable(self.redact(outcome.explanation))
         else:
             result.status = NOT_CHECKED
             result.skip_reason = outcome.skip_reason

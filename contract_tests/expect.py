@@ -15,6 +15,7 @@ class ContractViolation(AssertionError):
         self.explanation = explanation
         self.response = response
         self.reproduction = reproduction  # already rendered (and redacted), when there is no response
+        self.measurements: list[Any] = []  # a measured property's shapes (`contract_tests.rates.Measured`)
 
 
 def expect(condition: Any, explanation: str, response: httpx.Response | None = None) -> None:
@@ -47,6 +48,16 @@ class CheckSkipped(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Inconclusive(Exception):
+    """A measurement ran out of time (its phase's budget, or a stop) before its sample size was reached
+    and saw no violation: the property is "inconclusive", with the bound reached so far."""
+
+    def __init__(self, explanation: str, measurements: list[Any] | None = None) -> None:
+        super().__init__(explanation)
+        self.explanation = explanation
+        self.measurements = list(measurements or [])
 
 
 def blocked(reason: str) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import statistics
 import threading
+import uuid
 from dataclasses import dataclass, field
+
+from contract_tests.rates import Rate, window_text
+from contract_tests.scripts import SentRequest
 
 # The kinds of write whose read-your-writes is recorded; the check that reports each kind declares it
 # (`measures=` in contract_tests.checks.semantics).
@@ -53,11 +56,12 @@ class KindLedger:
         return [m.window_ms for m in self.misses if m.window_ms is not None]
 
     def summary(self) -> str:
-        """`k of N (r %) not visible at once; visible after median M ms, max X ms[, J never within B s]`."""
-        text = f"{len(self.misses)} of {self.checked} ({100 * self.rate():.1f} %) not visible at once"
+        """`k of N (r %; 95 % interval ...) not visible at once; window median M ms, p95 P ms, max X ms[; J never
+        within B s]`, or `0 of N (below B % at 95 % confidence) ...`."""
+        text = f"{Rate(len(self.misses), self.checked).text()} not visible at once"
         windows = self.windows()
         if windows:
-            text += f"; visible after median {statistics.median(windows):.1f} ms, max {max(windows):.1f} ms"
+            text += f"; {window_text(windows)}"
         never = len(self.misses) - len(windows)
         if never:
             text += f"; {never} not visible within {VISIBILITY_BOUND:g} s"
@@ -110,3 +114,23 @@ class Hygiene:
         if self.stopped:
             text += f"; cleanup stopped: {self.stopped}"
         return text
+
+
+class RequestsBySession:
+    """The requests the checks sent on each session (not the client's read-backs), in order, at most
+    `limit` per session: a failure's replay script is built from them; thread-safe."""
+
+    def __init__(self, limit: int = 200) -> None:
+        self.limit = limit
+        self._by_session: dict[uuid.UUID, list[SentRequest]] = {}
+        self._lock = threading.Lock()
+
+    def record(self, sid: uuid.UUID, request: SentRequest) -> None:
+        with self._lock:
+            sent = self._by_session.setdefault(sid, [])
+            if len(sent) < self.limit:
+                sent.append(request)
+
+    def of(self, sid: uuid.UUID) -> list[SentRequest]:
+        with self._lock:
+            return list(self._by_session.get(sid, []))

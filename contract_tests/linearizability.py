@@ -8,8 +8,9 @@ of (set of linearized operations, model state) pairs (Lowe, "Testing for lineari
 the approach of Knossos and Porcupine. Sessions are independent, so the history is partitioned by
 session id and each partition is checked on its own (linearizability is local: Herlihy & Wing 1990).
 
-When a partition is not linearizable, `explain` shrinks it to a smallest set of its operations that
-no order explains from any state the session could have been in: each remaining operation is needed.
+When a partition is not linearizable, `explain` finds a smallest set of its operations that no order
+explains from any state the session could have been in, among the sets that hold every operation
+overlapping (or lying in time between) any two of theirs: a witness never leaves out what explains it.
 """
 
 from __future__ import annotations
@@ -207,21 +208,45 @@ def _unexplained(ops: list[Operation], starts: Iterable[State], deadline: float)
     return not any(search(ops, start, deadline).ok for start in starts)
 
 
+def closed(ops: list[Operation], members: Iterable[Operation]) -> list[Operation]:
+    """`members` with every operation of `ops` that overlaps in time the span from the earliest start to
+    the latest end among them, repeated until nothing more overlaps: so the set holds every operation that
+    overlaps any operation in it, and every one that could have taken effect between two of them."""
+    chosen = list(members)
+    low, high = min(op.start for op in chosen), max(op.end for op in chosen)
+    while True:
+        chosen = [op for op in ops if op.start <= high and op.end >= low]
+        span = min(op.start for op in chosen), max(op.end for op in chosen)
+        if span == (low, high):
+            return chosen
+        low, high = span
+
+
 def explain(ops: list[Operation], initial: State = ABSENT, budget: float = 5.0) -> list[Operation]:
-    """A 1-minimal subset of a non-linearizable history that is not linearizable from any state the
-    session reached in the search (or `initial`): removing any one of its operations makes it explainable.
-    Operations are dropped latest first, then earliest first; past `budget` seconds the current set is returned."""
+    """A smallest subset of a non-linearizable history that is not linearizable on its own, from any state
+    the session reached in the search (or `initial`, absent, empty), among the subsets `closed` under
+    overlap: a subset never leaves out an operation that overlaps one in it, or that lies in time between
+    two of them, so no operation an explanation needs is dropped (dropping the create-with-id between a
+    DELETE and a GET would make the GET look unexplained). Candidates are the closed spans from each
+    operation's start to each later operation's end, smallest first; past `budget` seconds the smallest
+    found so far (or the whole history) is returned."""
     deadline = time.monotonic() + budget
-    kept = sorted(ops, key=lambda o: o.start)
+    ordered = sorted(ops, key=lambda o: o.start)
+    if not ordered:
+        return []
+    candidates: dict[frozenset[int], list[Operation]] = {}
+    for first in range(len(ordered)):
+        for last in range(first, len(ordered)):
+            members = closed(ordered, [ordered[first], ordered[last]])
+            candidates.setdefault(frozenset(id(op) for op in members), members)
     try:
-        starts = search(ops, initial, deadline).states | {initial, ABSENT, EMPTY}
-        for candidate in sorted(kept, key=lambda o: -o.start):
-            rest = [op for op in kept if op is not candidate]
-            if rest and _unexplained(rest, starts, deadline):
-                kept = rest
+        starts = search(ordered, initial, deadline).states | {initial, ABSENT, EMPTY}
+        for members in sorted(candidates.values(), key=lambda m: (len(m), m[0].start)):
+            if _unexplained(members, starts, deadline):
+                return members
     except TimeoutError:
         pass
-    return kept
+    return ordered
 
 
 def check(ops: Iterable[Operation], initial: State = ABSENT, budget: float = 20.0) -> list[Violation]:

@@ -124,7 +124,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("property", "check only the properties whose id matches (repeatable, e.g. 'persistence.*')",
            metavar="GLOB", repeatable=True),
     Option("skip-property", "do not check the properties whose id matches (repeatable)", metavar="GLOB", repeatable=True),
-    Option("race-rounds", "rounds of each race check (double DELETE, create-with-id on one id)", int, 10, "N", minimum=1, maximum=10_000),
+    Option("race-rounds", "no longer used: the races are measured to the sample size --min-detectable-rate sets "
+           "(kept so existing command lines still parse)", int, 10, "N", minimum=1, maximum=10_000),
+    Option("min-detectable-rate", "the smallest fault rate a pass of a measured property (read-your-writes, races) rules out "
+           "at 95 %% confidence; sets the sample size (0.01: 299 tries per measurement)", float, 0.01, "R",
+           minimum=0.0005, maximum=0.5),
     Option("request-timeout", "seconds one whole answer may take (connect, headers and body) before the check that sent it fails",
            float, 15.0, "S", minimum=0.1, maximum=3600),
     Option("request-log", "write every request sent, one a line: the property it was for ('(shared)': canaries, cleanup), method, path",
@@ -154,6 +158,7 @@ class RunOptions:
     time_budget: float = 0.0
     cleanup_timeout: float = 30.0
     race_rounds: int = 10
+    min_detectable_rate: float = 0.01
     request_timeout: float = 15.0
     select: tuple[str, ...] = ()  # --property globs (empty: every property)
     skip: tuple[str, ...] = ()  # --skip-property globs
@@ -248,6 +253,7 @@ def build_options(values: Mapping[str, Any], known_ids: Callable[[], list[str]] 
         time_budget=get("time-budget"),
         cleanup_timeout=get("cleanup-timeout"),
         race_rounds=get("race-rounds"),
+        min_detectable_rate=get("min-detectable-rate"),
         request_timeout=get("request-timeout"),
         select=select,
         skip=skip,

@@ -40,10 +40,10 @@ PROPERTIES: dict[str, str] = {
     "(GET for patched ones, then the DELETE that removes each must answer 200)",
     "concurrency.creates-distinct-none-lost": "parallel creates give distinct ids and every one exists",
     "concurrency.deletes-leave-others-intact": "parallel deletes of distinct sessions leave the others intact",
-    "concurrency.create-with-id-single-winner": "parallel create-with-id on one fresh id: exactly one 201, others 409 "
-                                                "(every round of --race-rounds)",
-    "concurrency.double-delete": "a second DELETE of one id, right after the first or at once with it, answers 404: "
-                                 "exactly one 200 (every round of --race-rounds)",
+    "concurrency.create-with-id-single-winner": "create-with-id on one fresh id, a second one right after the first "
+    "answer's status line or 4 at once: exactly one 201, others 409 (each shape measured: k of n)",
+    "concurrency.double-delete": "a second DELETE of one id, right after the first answer's status line or at once with it, "
+                                 "answers 404: exactly one 200 (each shape measured: k of n)",
     "concurrency.patches-disjoint-keys-survive": "--concurrency parallel PATCHes of one session with disjoint keys all survive",
     "concurrency.create-with-id-and-delete-explained": "parallel create-with-id and DELETE of one id (answers and the state "
     "left) are explained by some order of those requests within their start and end times",

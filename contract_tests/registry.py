@@ -13,8 +13,9 @@ without importing any check: the documentation build reads them); a check's *tra
 the engine how to schedule it, are declared here beside the check itself:
 
 - `canaries`: needs the canary sessions the engine makes before any check starts;
-- `phase`: `"main"`, or `"last"` for checks that read what the others measured (they start once
-  every main check has ended);
+- `phase`: `"main"`; `"measure"` for measurements of rare, brief faults (read-your-writes, races): they
+  run after the main phase, one at a time, so nothing else of the run loads the target while they
+  sample; or `"last"` for checks that read what the others measured (once every other check has ended);
 - `exclusive`: checks naming the same group never run at the same time (`HYPOTHESIS`: on CPython
   3.11 two threads building ASTs at once can fail inside Hypothesis' example descriptions);
 - `cost`: rough seconds against a loopback target; costly checks start first, so the run's longest
@@ -35,7 +36,7 @@ from typing import Any, Literal, TypeVar
 from contract_tests.expect import CheckSkipped
 from contract_tests.properties import PROPERTIES
 
-Phase = Literal["main", "last"]
+Phase = Literal["main", "measure", "last"]
 HYPOTHESIS = "hypothesis"
 """The `exclusive` group of checks that run Hypothesis (see the module docstring)."""
 
@@ -52,6 +53,7 @@ CHECK_MODULES: tuple[str, ...] = (
     "contract_tests.checks.history",
     "contract_tests.checks.model",
     "contract_tests.checks.schema",
+    "contract_tests.checks.read_your_writes",
 )
 """The modules that define checks, imported by `load_checks()`."""
 
@@ -67,7 +69,7 @@ class Check:
     """One registered check: the property it proves, the function that proves it, its traits."""
 
     id: str
-    func: Callable[..., None]
+    func: Callable[..., object]
     canaries: bool = False
     phase: Phase = "main"
     exclusive: str | None = None
@@ -82,9 +84,10 @@ class Check:
     def parameters(self) -> tuple[str, ...]:
         return tuple(inspect.signature(self.func).parameters)
 
-    def __call__(self, **available: Any) -> None:
-        """Call the check with the arguments its parameters name, taken from `available`."""
-        self.func(**{name: available[name] for name in self.parameters})
+    def __call__(self, **available: Any) -> object:
+        """Call the check with the arguments its parameters name, taken from `available`; a measurement
+        returns what it measured (a list of `contract_tests.rates.Measured`)."""
+        return self.func(**{name: available[name] for name in self.parameters})
 
 
 REGISTRY: dict[str, Check] = {}

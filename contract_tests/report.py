@@ -11,9 +11,11 @@ from typing import Any
 from contract_tests.client import Hygiene, WriteLedger
 from contract_tests.printable import printable
 from contract_tests.properties import PROPERTIES
+from contract_tests.rates import Measured
 from contract_tests.redaction import Redactor
 
 PASS, FAIL, KNOWN, NOT_CHECKED = "pass", "fail", "known", "not checked"
+INCONCLUSIVE = "inconclusive"  # a measurement whose time ran out before its sample size, with no violation seen
 HYGIENE_CASE = "hygiene.cleanup"  # the JUnit testcase of what the run left on the target
 
 
@@ -30,6 +32,11 @@ class PropertyResult:
     skip_reason: str = ""
     duration: float = 0.0
     requests: int = 0
+    measurements: list[Measured] = field(default_factory=list)  # a measured property's shapes, k of n each
+    script: str = ""  # a bash script replaying the failure (its session's requests, or its pair N times)
+
+    def measured_text(self) -> str:
+        return "; ".join(m.text() for m in self.measurements)
 
 
 @dataclass
@@ -55,6 +62,10 @@ class RunResults:
         return [r for r in self.properties.values() if r.status == FAIL]
 
     @property
+    def inconclusive(self) -> list[PropertyResult]:
+        return [r for r in self.properties.values() if r.status == INCONCLUSIVE]
+
+    @property
     def writes_checked(self) -> int:
         return self.writes.checked if self.writes else 0
 
@@ -68,7 +79,7 @@ class RunResults:
 
     @property
     def conformant(self) -> bool:
-        return not self.failures and not self.sessions_left and not self.stopped
+        return not self.failures and not self.sessions_left and not self.stopped and not self.inconclusive
 
     def verdict(self) -> str:
         """The run's last line: `conformant` or why not."""
@@ -78,6 +89,9 @@ class RunResults:
         if self.failures:
             reasons.append(f"{len(self.failures)} propert{'y' if len(self.failures) == 1 else 'ies'} violated "
                            f"({', '.join(r.property_id for r in ordered(self) if r.status == FAIL)})")
+        if self.inconclusive:
+            reasons.append(f"run incomplete: {len(self.inconclusive)} measurement{'' if len(self.inconclusive) == 1 else 's'} "
+                           f"inconclusive ({', '.join(r.property_id for r in ordered(self) if r.status == INCONCLUSIVE)})")
         if self.sessions_left:
             reasons.append(f"{len(self.sessions_left)} sessions left behind")
         if self.stopped:
@@ -96,17 +110,20 @@ def _status_label(result: PropertyResult) -> str:
         return "pass (known deviation no longer seen: trim it)"
     if result.status == NOT_CHECKED and result.skip_reason:
         return f"not checked ({result.skip_reason})"
+    if result.measurements and result.status in (PASS, INCONCLUSIVE):
+        return f"{result.status} ({result.measured_text()})"
     return result.status
 
 
 def summary_lines(results: RunResults) -> list[str]:
-    counts = {s: sum(1 for r in results.properties.values() if r.status == s) for s in (PASS, FAIL, KNOWN, NOT_CHECKED)}
+    counts = {s: sum(1 for r in results.properties.values() if r.status == s) for s in (PASS, FAIL, KNOWN, NOT_CHECKED, INCONCLUSIVE)}
     lines = [
         f"target: {results.target}",
         f"seed: {results.seed} (repeat with --seed {results.seed})" if results.seed is not None else "seed: none",
-        f"{counts[PASS]} passed, {counts[FAIL]} failed, {counts[KNOWN]} known deviations, {counts[NOT_CHECKED]} not checked",
+        f"{counts[PASS]} passed, {counts[FAIL]} failed, {counts[KNOWN]} known deviations, {counts[NOT_CHECKED]} not checked"
+        + (f", {counts[INCONCLUSIVE]} inconclusive" if counts[INCONCLUSIVE] else ""),
         (f"{results.requests} requests in {results.elapsed:.1f} s ({results.shared_requests} of them shared set-up and cleanup); "
-         f"read-your-writes: {results.writes_missed} of {results.writes_checked} writes not visible at once"),
+         f"read-your-writes: {results.writes_missed} of {results.writes_checked} writes not visible at once (sampled in the quiet phase)"),
     ]
     if results.writes is not None:
         for kind, ledger in results.writes.kinds.items():
@@ -138,6 +155,9 @@ def render_table(results: RunResults, redact: Redactor) -> str:
             out.append("  " + r.explanation.replace("\n", "\n  "))
             if r.reproduction:
                 out.append(f"  reproduce: {r.reproduction}")
+            if r.script:
+                out.append("  replay script:")
+                out += [f"    {line}" for line in r.script.rstrip("\n").splitlines()]
     out.append("")
     out += summary_lines(results)
     out.append(results.verdict())
@@ -162,6 +182,8 @@ def render_markdown(results: RunResults, redact: Redactor) -> str:
                 out += [f"Known because: {r.known_reason}", ""]
             if r.reproduction:
                 out += ["```sh", r.reproduction, "```", ""]
+            if r.script:
+                out += ["Replay script:", "", "```bash", r.script.rstrip("\n"), "```", ""]
     return printable(redact("\n".join(out) + "\n"))
 
 
@@ -178,7 +200,7 @@ def render_junit(results: RunResults, redact: Redactor) -> str:
         name="session-contract",
         tests=str(len(rows) + 1),
         failures=str(sum(r.status == FAIL for r in rows) + bool(hygiene.left_behind)),
-        errors="0",
+        errors=str(sum(r.status == INCONCLUSIVE for r in rows)),
         skipped=str(sum(r.status in (KNOWN, NOT_CHECKED) for r in rows)),
         time=f"{results.elapsed:.3f}",
     )
@@ -189,12 +211,18 @@ def render_junit(results: RunResults, redact: Redactor) -> str:
     for r in rows:
         case = ET.SubElement(suite, "testcase", classname="session-contract", name=r.property_id, time=f"{r.duration:.3f}")
         text = clean(f"{r.explanation}\nreproduce: {r.reproduction}" if r.reproduction else r.explanation)
+        if r.script:
+            text += "\nreplay script:\n" + clean(r.script)
         if r.status == FAIL:
             ET.SubElement(case, "failure", message=clean(r.explanation.splitlines()[0] if r.explanation else "failed")).text = text
         elif r.status == KNOWN:
             ET.SubElement(case, "skipped", message=clean(f"known deviation: {r.known_reason}")).text = text
         elif r.status == NOT_CHECKED:
             ET.SubElement(case, "skipped", message=clean(r.skip_reason or "not checked"))
+        elif r.status == INCONCLUSIVE:
+            ET.SubElement(case, "error", type="inconclusive", message=clean(f"inconclusive: {r.measured_text()}")).text = text
+        elif r.measurements:
+            ET.SubElement(case, "system-out").text = clean(r.measured_text())
         elif r.trim:
             ET.SubElement(case, "system-out").text = "known deviation no longer seen: trim it from the deviations file"
         ET.SubElement(case, "properties").append(ET.Element("property", name="requests", value=str(r.requests)))
@@ -223,8 +251,13 @@ def render_json(results: RunResults, redact: Redactor, *, tool_version: str, opt
     values redacted), `verdict` {conformant, text, stopped}, `requests` {total, shared},
     `readYourWrites` {kind: {checked, missed, summary}}, `cleanup` {created, deleted, leftBehind: [ids],
     errors}, `hint`, and `properties`: a list, in the contract's order, of {id, statement, outcome
-    ("pass", "fail", "known", "not checked"), explanation, reproduction, knownReason, skipReason,
-    trim, durationSeconds, requests}."""
+    ("pass", "fail", "known", "not checked", "inconclusive"), explanation, reproduction, knownReason,
+    skipReason, trim, durationSeconds, requests, measurements, script}. `script` (added in version 1;
+    "" when there is none) is a bash script replaying a failure: its session's requests from its
+    creation, or a measured pair repeated and counted. `measurements` (added in version 1; empty
+    for a property that is not measured) lists each measured shape as {shape, k, n, rate, low95, high95
+    (the 95 % interval; for k = 0 the exact upper bound), needed (the sample size --min-detectable-rate
+    asks for), window (null, or {medianMs, p95Ms, maxMs} of the lags seen), text}."""
 
     def clean(text: str) -> str:
         return printable(redact(text))
@@ -264,6 +297,8 @@ def render_json(results: RunResults, redact: Redactor, *, tool_version: str, opt
                 "trim": r.trim,
                 "durationSeconds": round(r.duration, 3),
                 "requests": r.requests,
+                "measurements": [m.as_json() for m in r.measurements],
+                "script": clean(r.script),
             }
             for r in ordered(results)
         ],

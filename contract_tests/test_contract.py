@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests.report import FAIL, KNOWN, NOT_CHECKED, RunResults
+from contract_tests.report import FAIL, INCONCLUSIVE, KNOWN, NOT_CHECKED, RunResults
 
 
 def test_property(contract_property_id: str, contract_results: RunResults) -> None:
@@ -13,5 +13,7 @@ def test_property(contract_property_id: str, contract_results: RunResults) -> No
     if result.status in (FAIL, KNOWN):
         text = result.explanation + (f"\nreproduce: {result.reproduction}" if result.reproduction else "")
         pytest.fail(text, pytrace=False)
+    if result.status == INCONCLUSIVE:  # the run is incomplete: an error, neither a pass nor a skip
+        pytest.fail(f"inconclusive: {result.measured_text()}", pytrace=False)
     if result.status == NOT_CHECKED:
         pytest.skip(result.skip_reason or "not checked")

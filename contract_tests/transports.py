@@ -28,7 +28,8 @@ import httpx
 from contract_tests.cancel import NEVER, CancelToken
 from contract_tests.daemons import HELPERS, Beside
 from contract_tests.expect import ContractViolation
-from contract_tests.ledgers import VISIBILITY_BOUND, RequestCounter, WriteLedger, WriteMiss
+from contract_tests.ledgers import VISIBILITY_BOUND, RequestCounter, RequestsBySession, WriteLedger, WriteMiss
+from contract_tests.scripts import SentRequest
 from contract_tests.sessions import (
     SESSION_PATH,
     SessionBook,
@@ -45,7 +46,12 @@ DEADLINE = "contract.deadline"  # request.extensions: an absolute time.monotonic
 CHECK_WRITE = "contract.check_write"  # request.extensions: False skips the read-your-writes read-back
 JSON_BODY = "contract.json"  # request.extensions: the object sent as `json=` (read-your-writes compares PATCHes to it)
 SENT = "contract.sent"  # request.extensions: set once the request was handed to the network
+SAMPLE = "contract.sample"  # request.extensions: True: this write is a read-your-writes sample (its read-back is recorded)
+PAIRED = "contract.paired"  # request.extensions: True: the read-back of a sample, paced with its write (no rate-limit wait)
+ON_HEADERS = "contract.on_headers"  # request.extensions: a callable the network calls once the status line and headers are in
 WRITE_METHODS = {"POST", "PATCH", "DELETE"}
+THROTTLED = 429  # Too Many Requests: a read-back answered so tells nothing about the write
+THROTTLED_TEXT = "throttled"
 POLL = 0.05  # seconds between looks at the cancel token while an exchange is under way
 
 Render = Callable[[httpx.Request], str]
@@ -126,7 +132,8 @@ class RateLimit(Layer):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         token = token_of(request, self.cancel)
         token.check()
-        self.limiter.wait(token)
+        if not request.extensions.get(PAIRED):  # a sample's read-back leaves at once: the pair is paced as one request
+            self.limiter.wait(token)
         token.check()
         return self.inner.handle_request(request)
 
@@ -150,6 +157,41 @@ class OwnershipGuard(Layer):
             if sid is not None and not self.book.owns(sid):
                 raise UnsafeRequest(f"refusing {request.method} {path}: this run did not create that session")
         return self.inner.handle_request(request)
+
+
+# --- what each session was sent ------------------------------------------------------------------
+
+
+class SessionRequests(Layer):
+    """Keeps, per session id, the requests sent on it and their statuses (a create's id comes from its
+    answer), charged to the property that sent them. It sits above the read-your-writes layer, so the
+    client's own read-backs are not kept: a failure's replay script is the check's requests alone."""
+
+    def __init__(self, inner: httpx.BaseTransport, book: RequestsBySession, base_path: str = "") -> None:
+        super().__init__(inner)
+        self.book = book
+        self.base_path = base_path.rstrip("/")
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        path = api_path(request.url, self.base_path)
+        sid = as_uuid(session_id_in(path))
+        if sid is None and request.method == "POST" and path == SESSION_PATH and 200 <= response.status_code < 300:
+            try:
+                sid = as_uuid(str(peek_json(response).get("sessionId")))
+            except (ValueError, AttributeError):
+                sid = None
+        if sid is not None:
+            raw = request.url.raw_path.decode("ascii", "replace")
+            if self.base_path and raw.startswith(self.base_path + "/"):
+                raw = raw[len(self.base_path):]
+            try:
+                body = request.content
+            except httpx.RequestNotRead:
+                body = b""
+            self.book.record(sid, SentRequest(request.method, raw, body, request.headers.get("content-type"),
+                                              response.status_code, current_property.get()))
+        return response
 
 
 # --- counting and the request log ----------------------------------------------------------------
@@ -215,10 +257,14 @@ class Tracking(Layer):
 
 
 class ReadYourWrites(Layer):
-    """After EVERY acknowledged write (create, create-with-id, PATCH, DELETE) the next request must see it:
-    GET (and, beside it, HEAD) it at once through the layers below (rate-limited and counted, never
-    re-checked). A write it misses is polled with back-off (at most VISIBILITY_BOUND s, on the request's
-    cancel token) until it shows, and the miss is recorded with its window. `build(method, path)` makes a
+    """After every acknowledged write (create, create-with-id, PATCH, DELETE) the next request must see it:
+    GET (and, beside it, HEAD) it at once through the layers below (counted, never re-checked). A write
+    it misses is polled with back-off (at most VISIBILITY_BOUND s, on the request's cancel token) until
+    it shows, so the checks that wrote read a settled state. Only a write marked as a sample (`SAMPLE`,
+    sent by the read-your-writes measurements in their quiet phase) is recorded in the ledger, with
+    its window: a read-back slowed by the rest of the run's load would hide brief faults. A sample's
+    read-backs are paced with it (`PAIRED`: no rate-limit wait between the write and its reads).
+    `build(method, path)` makes a
     request with the client's base URL and headers; `render` makes the curl line of a miss."""
 
     def __init__(
@@ -250,6 +296,8 @@ class ReadYourWrites(Layer):
             if key in write.extensions:
                 request.extensions[key] = write.extensions[key]
         request.extensions[CHECK_WRITE] = False
+        if write.extensions.get(SAMPLE):
+            request.extensions[PAIRED] = True
         response = self.inner.handle_request(request)
         response.request = request  # (a transport's answer may not carry it; the miss's curl line needs it)
         response.read()
@@ -282,6 +330,8 @@ class ReadYourWrites(Layer):
         def observe() -> tuple[str | None, httpx.Response]:
             if kind == "patch":
                 get = self._read("GET", target, write)
+                if get.status_code == THROTTLED:
+                    return THROTTLED_TEXT, get
                 if get.status_code != 200:
                     return f"GET answered {get.status_code} right after PATCH answered {response.status_code}", get
                 data = data_of(get)
@@ -291,6 +341,8 @@ class ReadYourWrites(Layer):
             pending_head = Beside(lambda: self._read("HEAD", target, write))
             get = self._read("GET", target, write)
             head = pending_head.result()
+            if THROTTLED in (get.status_code, head.status_code):
+                return THROTTLED_TEXT, get
             expected = (404, 404) if kind == "delete" else (200, 204)
             if (get.status_code, head.status_code) != expected:
                 what = "DELETE" if kind == "delete" else kind
@@ -298,6 +350,8 @@ class ReadYourWrites(Layer):
             return None, get
 
         observed, first = observe()
+        if observed == THROTTLED_TEXT:  # a sample hit by throttling says nothing: discarded (the sampler takes another)
+            return
         miss: WriteMiss | None = None
         if observed is not None:
             token = token_of(write, self.cancel)
@@ -309,7 +363,8 @@ class ReadYourWrites(Layer):
                     window = (time.monotonic() - answered) * 1000
                     break
             miss = WriteMiss(f"{method} {target}", observed, self.render(first.request), window)
-        self.ledger.record(kind, miss)
+        if write.extensions.get(SAMPLE):
+            self.ledger.record(kind, miss)
 
 
 # --- failures ------------------------------------------------------------------------------------
@@ -487,14 +542,18 @@ class Network(httpx.BaseTransport):
         self.client = httpx.Client(limits=limits, follow_redirects=False)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.client.send(request, stream=True)
+        response = self.client.send(request, stream=True)
+        hook = request.extensions.get(ON_HEADERS)
+        if callable(hook):  # the status line and headers are in; the body is still to be read
+            hook()
+        return response
 
     def close(self) -> None:
         self.client.close()
 
 
 __all__ = [
-    "CANCEL", "CHECK_WRITE", "DEADLINE", "JSON_BODY", "SENT", "Counting", "Deadline", "Failures", "Layer",
-    "Network", "OwnershipGuard", "RateLimit", "RateLimiter", "ReadYourWrites", "RetrySafe", "Tracking", "TransportFailure",
+    "CANCEL", "CHECK_WRITE", "DEADLINE", "JSON_BODY", "ON_HEADERS", "PAIRED", "SAMPLE", "SENT", "Counting", "Deadline", "Failures", "Layer",
+    "Network", "OwnershipGuard", "RateLimit", "RateLimiter", "ReadYourWrites", "RetrySafe", "SessionRequests", "Tracking", "TransportFailure",
     "UnsafeRequest", "token_of",
 ]

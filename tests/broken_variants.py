@@ -10,6 +10,7 @@ import collections
 import copy
 import itertools
 import json
+import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -322,6 +323,48 @@ class CommitAfterAnswerStore(InMemorySessionStore):
         return await super().delete(session_id)
 
 
+class ProductionRateStore(CommitAfterAnswerStore):
+    """Like production at production's rates (CONTRACT.md, "Production faults seen on loopback"): a random
+    (seeded) `lag_rate` of creates (without an id) and DELETEs commit 2 to 10 ms after their answer,
+    never every k-th one; and on a random `race_rate` of DELETEs the row lingers for `race_window`
+    seconds for a second DELETE only, which then answers 200 too (GET and HEAD already see it gone).
+    Create-with-id keeps the check-then-insert race of the parent (500 for the loser)."""
+
+    def __init__(self, seed: int = 18, lag_rate: float = 0.02, race_rate: float = 0.10, race_window: float = 0.005) -> None:
+        super().__init__()
+        self.random = random.Random(seed)
+        self.lag_rate = lag_rate
+        self.race_rate = race_rate
+        self.race_window = race_window
+        self.lingering: dict[uuid.UUID, float] = {}  # deleted id -> until when a second DELETE still finds it
+
+    def _lag(self) -> float | None:
+        return self.random.uniform(0.002, 0.010) if self.random.random() < self.lag_rate else None
+
+    async def create(self, session_id: uuid.UUID | None = None) -> SessionRecord:
+        if session_id is not None:
+            return await super().create(session_id)
+        record = SessionRecord(uuid.uuid4())
+        lag = self._lag()
+        if lag is not None:
+            asyncio.get_running_loop().call_later(lag, self._sessions.__setitem__, record.session_id, record)
+        else:
+            self._sessions[record.session_id] = record
+        return record.copy()
+
+    async def delete(self, session_id: uuid.UUID) -> bool:
+        until = self.lingering.pop(session_id, 0.0)
+        if session_id not in self._sessions:
+            return time.monotonic() < until
+        lag = self._lag()
+        if lag is not None:
+            asyncio.get_running_loop().call_later(lag, self._sessions.pop, session_id, None)
+            return True
+        if self.random.random() < self.race_rate:
+            self.lingering[session_id] = time.monotonic() + self.race_window
+        return await InMemorySessionStore.delete(self, session_id)
+
+
 class ProductionHandlers(SessionHandlers):
     """Create-with-id answers a storage failure with production's 500 body."""
 
@@ -461,6 +504,18 @@ PRODUCTION_LIKE_VIOLATIONS = {
     # DELETE whose commit lags behind its answer, explain no order of the history.
     "concurrency.create-with-id-and-delete-explained",
     "linearizability.concurrent-history",
+}
+
+
+# The production service's faults alone, at production's rates (2 % of writes commit late, a DELETE race
+# hit ~10 % of the time): what a run must find without any deviations file.
+PRODUCTION_RATES = Variant("production-rates", "consistency.read-your-writes.delete", ProductionRateStore,
+                           handlers_class=ProductionHandlers)
+PRODUCTION_RATES_VIOLATIONS = {
+    "consistency.read-your-writes.create",
+    "consistency.read-your-writes.delete",
+    "concurrency.double-delete",
+    "concurrency.create-with-id-single-winner",
 }
 
 

@@ -51,3 +51,39 @@ def test_run_and_diff_both_accept_the_combined_file(tmp_path: Path, reference_se
     run = session_contract("--base-url", reference_server.base_url, "--property", "health.*", "--property", "list.*",
                            "--persistence-window", "0", "--known-deviations", str(path), tmp=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+PRODUCTION = REPO / "deviations" / "production.yaml"
+PRODUCTION_DESCRIPTION = FIXTURES / "production_2026-12.openapi.json"
+
+
+def test_production_deviations_list_only_ids_run_or_diff_can_produce(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every property id is a registered check's; every difference id is one `diff` reports against
+    production's description today (none stale), and together they are exactly its differences."""
+    import json
+
+    from contract_tests.registry import load_checks
+
+    known = load_known_deviations(PRODUCTION)
+    assert set(known.properties) <= set(load_checks())
+    assert diff(["--format", "json", "--against", str(PRODUCTION_DESCRIPTION)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    produced = {difference["id"] for difference in report["differences"]}
+    assert set(known.differences) == produced
+    assert len(produced) == 9 and len(report["other_operations"]) == 61
+
+
+def test_diff_against_production_exits_0_with_its_deviations_and_names_anything_new(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert diff(["--against", str(PRODUCTION_DESCRIPTION), "--known-deviations", str(PRODUCTION)]) == 0
+    out = capsys.readouterr().out
+    assert "9 differences: 0 new, 9 known" in out and "stale" not in out
+    import json
+
+    document = json.loads(PRODUCTION_DESCRIPTION.read_text(encoding="utf-8"))
+    del document["paths"]["/api/v1/session/{session_id}"]["head"]["responses"]["204"]
+    changed = tmp_path / "changed.openapi.json"
+    changed.write_text(json.dumps(document), encoding="utf-8")
+    assert diff(["--against", str(changed), "--known-deviations", str(PRODUCTION)]) == 1
+    out = capsys.readouterr().out
+    assert "1 new" in out and "HEAD /api/v1/session/{session_id} 204" in out

@@ -11,6 +11,7 @@ import json
 import threading
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
 
@@ -24,10 +25,12 @@ from contract_tests.cancel import Cancelled
 from contract_tests.client import ContractClient
 from contract_tests.context import RunContext
 from contract_tests.engine import CheckFinished, CheckStarted, CleanupStarted, Engine, Heartbeat, RunFinished, RunStarted, Stopping
-from contract_tests.expect import CheckSkipped, ContractViolation
+from contract_tests.expect import CheckSkipped, ContractViolation, Inconclusive
 from contract_tests.options import RunOptions
+from contract_tests.rates import Measured, Rate
+from contract_tests.redaction import Redactor
 from contract_tests.registry import Check
-from contract_tests.report import FAIL, KNOWN, NOT_CHECKED, PASS
+from contract_tests.report import FAIL, INCONCLUSIVE, KNOWN, NOT_CHECKED, PASS, render_json, render_junit, render_markdown, render_table
 
 BASE = "http://stand-in.test"
 
@@ -164,6 +167,58 @@ def test_the_last_phase_starts_after_every_main_check_has_ended() -> None:
               make_check("health.ok", lambda: (time.sleep(0.3), order.append("main")))]
     run_engine(checks)
     assert order == ["main", "last"]
+
+
+def test_measurements_run_alone_after_the_main_phase_and_before_the_last() -> None:
+    order: list[str] = []
+    running = threading.Semaphore(1)  # two measurements at once would load the target each samples
+
+    def measuring(name: str) -> Callable[[], None]:
+        def measure() -> None:
+            assert running.acquire(blocking=False), "two measurements ran at once"
+            time.sleep(0.05)
+            order.append(name)
+            running.release()
+        return measure
+
+    checks = [make_check("consistency.read-your-writes.create", lambda: order.append("last"), phase="last"),
+              make_check("concurrency.double-delete", measuring("measure-1"), phase="measure"),
+              make_check("consistency.read-your-writes.delete", measuring("measure-2"), phase="measure"),
+              make_check("health.ok", lambda: (time.sleep(0.2), order.append("main")))]
+    _, results = run_engine(checks, workers=4)
+    assert order == ["main", "measure-1", "measure-2", "last"]
+    assert all(r.status == PASS for r in results.properties.values())
+
+
+def test_a_measurement_cut_short_is_inconclusive_with_its_bound_and_the_run_is_incomplete() -> None:
+    cut = Measured("create", Rate(0, 120), needed=299)
+
+    def out_of_time() -> None:
+        raise Inconclusive(f"{cut.text()} (the time budget ran out)", [cut])
+
+    def enough() -> list[Measured]:
+        return [Measured("delete", Rate(0, 299), needed=299)]
+
+    _, results = run_engine([make_check("consistency.read-your-writes.create", out_of_time, phase="measure"),
+                             make_check("consistency.read-your-writes.delete", enough, phase="measure")])
+    result = results.properties["consistency.read-your-writes.create"]
+    assert result.status == INCONCLUSIVE and result.measurements == [cut]
+    assert "0 of 120 (below 2.5 % at 95 % confidence); inconclusive: 299 tries needed" in result.measured_text()
+    assert results.properties["consistency.read-your-writes.delete"].status == PASS
+    assert not results.conformant and "1 measurement inconclusive (consistency.read-your-writes.create)" in results.verdict()
+    redact = Redactor()
+    table = render_table(results, redact)
+    assert "inconclusive (create: 0 of 120" in table and "pass (delete: 0 of 299 (below 1.0 % at 95 % confidence))" in table
+    assert "inconclusive (create: 0 of 120" in render_markdown(results, redact)
+    junit = ET.fromstring(render_junit(results, redact))
+    case = next(c for c in junit.iter("testcase") if c.get("name") == "consistency.read-your-writes.create")
+    error = case.find("error")
+    assert error is not None and error.get("type") == "inconclusive" and junit.find("testsuite").get("errors") == "1"  # type: ignore[union-attr]
+    document = json.loads(render_json(results, redact, tool_version="t", options={}))
+    [entry] = [p for p in document["properties"] if p["id"] == "consistency.read-your-writes.create"]
+    assert entry["outcome"] == "inconclusive" and entry["measurements"][0]["n"] == 120
+    assert entry["measurements"][0]["high95"] == pytest.approx(0.02465, abs=1e-4) and entry["measurements"][0]["needed"] == 299
+    assert document["schemaVersion"] == 1 and document["verdict"]["conformant"] is False
 
 
 def test_canaries_are_made_before_the_checks_that_need_them() -> None:

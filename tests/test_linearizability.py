@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contract_tests.linearizability import ABSENT, Operation, canonical, check, explain, search, step
+from contract_tests.linearizability import ABSENT, EMPTY, Operation, canonical, check, closed, explain, search, step
 
 A = "00000000-0000-4000-8000-00000000000a"
 B = "00000000-0000-4000-8000-00000000000b"
@@ -56,7 +56,8 @@ def test_a_stale_read_after_a_patch_is_rejected_and_explained_by_two_operations(
                op("head", 204, 3.5, 3.6), op("get", 200, 4, 5, data={})]
     (violation,) = check(history)
     assert violation.history_size == 5
-    assert [(o.kind, o.start) for o in violation.operations] == [("patch", 2), ("get", 4)]
+    # The HEAD between them stays in the witness: a witness holds every operation in its span.
+    assert [(o.kind, o.start) for o in violation.operations] == [("patch", 2), ("head", 3.5), ("get", 4)]
 
 
 def test_a_lost_update_is_rejected() -> None:
@@ -64,7 +65,7 @@ def test_a_lost_update_is_rejected() -> None:
                op("get", 200, 5, 6, data={"b": 2})]
     (violation,) = check(history)
     kinds = sorted((o.kind, str(o.argument)) for o in violation.operations)
-    assert kinds == [("get", "None"), ("patch", "{'a': 1}")]
+    assert kinds == [("get", "None"), ("patch", "{'a': 1}"), ("patch", "{'b': 2}")]  # the overlapping PATCH stays too
 
 
 def test_two_deletes_both_answering_200_without_a_create_between_are_rejected() -> None:
@@ -93,3 +94,43 @@ def test_explain_keeps_only_operations_each_of_which_is_needed() -> None:
     kept = explain(history)
     assert [o.kind for o in kept] == ["delete", "get"]
     assert not search(kept, "{}").ok and not search(kept, ABSENT).ok
+
+
+def test_a_witness_never_drops_the_create_that_explains_a_read() -> None:
+    """Issue 18's history: DELETE 200, a create-with-id 201 of that id, a GET 200 72 ms after the DELETE,
+    then two DELETE 200s 20 ms apart. "DELETE 200, then GET 200 72 ms later" is no witness: the create
+    between them explains the GET. The true one is the two DELETEs, each printed with start and end."""
+    ms = 0.001
+    first_delete = op("delete", 200, 0 * ms, 3 * ms)
+    create = op("create", 201, 10 * ms, 13 * ms)
+    get = op("get", 200, 72 * ms, 75 * ms, data={})
+    deletes = [op("delete", 200, 90 * ms, 93 * ms), op("delete", 200, 113 * ms, 116 * ms)]
+    history = [op("create", 201, -50 * ms, -47 * ms), first_delete, create, get, *deletes]
+    (violation,) = check(history)
+    assert violation.operations == deletes
+    assert closed(history, [first_delete, get]) == [first_delete, create, get]
+    assert search([first_delete, create, get], EMPTY).ok  # explained once the create is kept
+    origin = violation.operations[0].start
+    assert violation.operations[1].describe(origin) == "client 0 [23.0 ms .. 26.0 ms] DELETE -> 200"
+
+
+def test_a_witness_holds_every_operation_overlapping_any_of_its_own() -> None:
+    history = [op("create", 201, 0, 1), op("delete", 200, 2, 4), op("head", 204, 3.9, 6), op("get", 404, 5.5, 7),
+               op("delete", 200, 8, 9)]
+    (violation,) = check(history)
+    kept = violation.operations
+    for member in kept:
+        assert all(other in kept for other in history if other.start <= member.end and other.end >= member.start)
+    assert not any(search(kept, start).ok for start in (ABSENT, EMPTY))
+
+
+def test_the_witness_of_a_read_of_a_never_created_session_keeps_the_later_create() -> None:
+    """Found by a random search against the former shrinking (which dropped one operation at a time): it
+    printed "DELETE 200, then GET 200" and left out the create-with-id 201 between them that explains
+    that GET. The fault is the first GET 200 of a session never created; no part of the history shows it
+    from every state the session could be in, so the witness is the whole history, create included."""
+    history = [op("get", 200, 4, 6, data={}), op("delete", 200, 4, 5), op("delete", 404, 5, 7), op("create", 201, 15, 18),
+               op("get", 200, 20, 22, data={})]
+    (violation,) = check(history)
+    assert any(o.kind == "create" for o in violation.operations)
+    assert sorted(violation.operations, key=lambda o: o.start) == sorted(history, key=lambda o: o.start)

@@ -21,8 +21,8 @@ def test_traits_are_declared_beside_the_checks() -> None:
     assert [pid for pid, c in checks.items() if c.canaries] == ["persistence.until-delete"]
     assert {pid for pid, c in checks.items() if c.exclusive == HYPOTHESIS} == {
         "data.round-trips-exactly", "model.state-machine", "schema.stateless", "schema.stateful"}
-    last = {pid: c.measures for pid, c in checks.items() if c.phase == "last"}
-    assert last == {f"consistency.read-your-writes.{kind}": (kind,) for kind in ("create", "create-with-id", "patch", "delete")}
+    measured = {pid: c.measures for pid, c in checks.items() if c.phase == "measure" and c.measures}
+    assert measured == {f"consistency.read-your-writes.{kind}": (kind,) for kind in ("create", "create-with-id", "patch", "delete")}
 
 
 def test_ids_and_statements_are_importable_without_importing_any_check() -> None:

@@ -1,10 +1,12 @@
-"""Checks under parallel requests: distinct creates, independent deletes, and races run as rates.
+"""Checks under parallel requests: distinct creates, independent deletes, and the races, measured.
 
-A race is a matter of timing, so each race check runs `--race-rounds` rounds (default 10) and
-reports `k of N rounds` with the statuses seen, rather than passing on one lucky round."""
+A race is a matter of timing, so each race is a measurement (the quiet "measure" phase): both of its
+shapes, "right after" and "at once", are sampled to the sample size `--min-detectable-rate` asks for
+and reported apart as `k of n` with their 95 % bounds, rather than passing on a few lucky rounds."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
@@ -12,10 +14,14 @@ from typing import TypeVar
 
 import httpx
 
-from contract_tests.client import ContractClient
+from contract_tests.checks.read_your_writes import pool_of
+from contract_tests.client import SESSION_PATH, ContractClient
 from contract_tests.context import RunContext
-from contract_tests.expect import ContractViolation, expect, expect_status
+from contract_tests.daemons import Beside
+from contract_tests.expect import ContractViolation, Inconclusive, expect, expect_status
+from contract_tests.measure import LANES, Sampler, needed
 from contract_tests.parallel import concurrently
+from contract_tests.rates import Measured, Rate
 from contract_tests.registry import contract_property
 from contract_tests.steps import data_of, new_session, try_give_data
 
@@ -39,33 +45,6 @@ def all_at_once(count: int, action: Callable[[int], T]) -> list[T]:
 def statuses_of(responses: list[httpx.Response]) -> str:
     """`201 x1, 409 x23`: the statuses a round saw, most frequent first."""
     return ", ".join(f"{status} x{n}" for status, n in Counter(r.status_code for r in responses).most_common())
-
-
-class RoundTally:
-    """Rounds of one race: how many broke the rule, with what statuses, and the first bad request."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-        self.rounds = 0
-        self.bad: list[str] = []
-        self.first: httpx.Response | None = None
-
-    def round(self, ok: bool, seen: str, culprit: httpx.Response) -> None:
-        self.rounds += 1
-        if not ok:
-            self.bad.append(seen)
-            self.first = self.first or culprit
-
-    def text(self) -> str:
-        shown = "; ".join(sorted(set(self.bad))[:4])
-        return f"{self.what}: broken in {len(self.bad)} of {self.rounds} rounds (statuses seen: {shown})"
-
-
-def raise_any(*tallies: RoundTally) -> None:
-    """One violation naming every race that broke in some round; the first bad request reproduces it."""
-    broken = [t for t in tallies if t.bad]
-    if broken:
-        raise ContractViolation("\n".join(t.text() for t in broken), broken[0].first)
 
 
 @contract_property("concurrency.creates-distinct-none-lost")
@@ -101,40 +80,134 @@ def parallel_deletes_of_distinct_sessions_leave_the_others_intact(contract_clien
             expect(not with_data or data_of(got) in (None, {"index": index}), f"parallel deletes changed the data of {sid}", got)
 
 
-@contract_property("concurrency.create-with-id-single-winner")
-def parallel_create_with_one_fresh_id_has_exactly_one_winner(contract_client: ContractClient, contract_run: RunContext) -> None:
-    """Each round: `--concurrency` create-with-id on one fresh id at once; exactly one 201, every
-    other answer 409 (a 500 from a lost race is a violation); the winner's session then exists."""
-    count = contract_run.options.concurrency
-    tally = RoundTally(f"{count} parallel create-with-id on one fresh id")
-    for _ in range(contract_run.options.race_rounds):
+AT_ONCE = 4
+"""Requests of one "at once" sample of create-with-id: enough for a check-then-insert race to show, few
+enough that 299 samples stay cheap (a burst of --concurrency is concurrency.creates-distinct-none-lost's)."""
+
+
+class RaceTally:
+    """Samples of one shape of a race: how many broke the rule, the statuses they saw, the first bad request."""
+
+    def __init__(self, shape: str, needed: int) -> None:
+        self.shape = shape
+        self.needed = needed
+        self.taken = 0
+        self.bad: Counter[str] = Counter()
+        self.first: httpx.Response | None = None
+        self._lock = threading.Lock()
+
+    def enough(self) -> bool:
+        return self.taken >= self.needed
+
+    def sample(self, ok: bool, seen: str, culprit: httpx.Response) -> None:
+        with self._lock:
+            self.taken += 1
+            if not ok:
+                self.bad[seen] += 1
+                self.first = self.first or culprit
+
+    def measured(self) -> Measured:
+        return Measured(self.shape, Rate(sum(self.bad.values()), self.taken), self.needed)
+
+    def text(self) -> str:
+        seen = "; ".join(f"{n} x ({statuses})" for statuses, n in self.bad.most_common(4))
+        return self.measured().text() + (f" (broken samples saw: {seen})" if seen else "")
+
+
+def right_after(client: ContractClient, send: Callable[[Callable[[], None] | None], httpx.Response]) -> tuple[httpx.Response, httpx.Response]:
+    """The first request, and a second one that leaves (on another, already-open connection) the moment
+    the first answer's status line is in: `send(on_headers)` sends one request."""
+    headers_in = threading.Event()
+    second = Beside(lambda: (headers_in.wait(60), send(None))[1])
+    try:
+        first = send(headers_in.set)
+    finally:
+        headers_in.set()  # a transport that never calls the hook (or a failed first request): the second still goes
+    return first, second.result()
+
+
+def measure_race(contract_run: RunContext, shapes: list[tuple[RaceTally, Callable[[], None]]], what: str) -> list[Measured]:
+    """Sample each shape to the sample size (one after the other); a broken sample fails the property,
+    naming every shape with its rate; time running out first makes it inconclusive."""
+    for tally, take in shapes:
+
+        def one(_: int, take: Callable[[], None] = take) -> None:
+            take()
+
+        Sampler(contract_run).sample(one, tally.enough, attempts=tally.needed + 2 * LANES)
+    measured = [tally.measured() for tally, _ in shapes]
+    broken = [tally for tally, _ in shapes if tally.bad]
+    if broken:
+        violation = ContractViolation(f"{what}:\n" + "\n".join(tally.text() for tally, _ in shapes), broken[0].first)
+        violation.measurements = measured
+        raise violation
+    if not all(m.complete for m in measured):
+        why = "the time budget ran out" if contract_run.over_budget() else "the run stopped"
+        raise Inconclusive(f"{what}: " + "; ".join(m.text() for m in measured) + f" ({why})", measured)
+    return measured
+
+
+def _hand_on(client: ContractClient, contract_run: RunContext, sid: str, responses: list[httpx.Response]) -> None:
+    """A race's winner, once a HEAD finds it, goes to the measurements' pool (the double-delete samples
+    delete it), so it costs cleanup nothing."""
+    if any(r.status_code == 201 for r in responses) and client.head(sid).status_code == 204:
+        pool_of(contract_run).add(sid)
+
+
+def _session(client: ContractClient, contract_run: RunContext) -> str:
+    """A settled session to delete: one the read-your-writes measurements left, or a new one."""
+    return pool_of(contract_run).take() or new_session(client)
+
+
+@contract_property("concurrency.create-with-id-single-winner", phase="measure", cost=1.0)
+def parallel_create_with_one_fresh_id_has_exactly_one_winner(contract_client: ContractClient, contract_run: RunContext) -> list[Measured]:
+    """Two shapes, sampled apart: a second create-with-id of a fresh id sent the moment the first one's
+    status line is in ("right after"), and AT_ONCE create-with-id sent together ("at once"). Each time
+    exactly one 201 and every other answer 409 (a 500 from a lost race is a violation)."""
+    size = needed(contract_run)
+    after = RaceTally("right after", size)
+    together = RaceTally(f"{AT_ONCE} at once", size)
+
+    def one_right_after() -> None:
         sid = contract_client.fresh_id()
-        responses = all_at_once(count, partial(_claim, contract_client, sid))
+        pair = list(right_after(contract_client, lambda hook: contract_client.request(
+            "POST", f"{SESSION_PATH}/{sid}", check_write=False, on_headers=hook)))
+        statuses = [r.status_code for r in pair]
+        after.sample(statuses == [201, 409], f"{statuses[0]} then {statuses[1]}", pair[1] if statuses[0] == 201 else pair[0])
+        _hand_on(contract_client, contract_run, sid, pair)
+
+    def one_at_once() -> None:
+        sid = contract_client.fresh_id()
+        responses = all_at_once(AT_ONCE, partial(_claim, contract_client, sid))
         statuses = [r.status_code for r in responses]
-        ok = statuses.count(201) == 1 and statuses.count(409) == count - 1
         winners = [r for r in responses if r.status_code == 201]
         culprit = next((r for r in responses if r.status_code not in (201, 409)), winners[1] if len(winners) > 1 else responses[0])
-        tally.round(ok, statuses_of(responses), culprit)
-        if 201 in statuses:
-            contract_client.get(sid)  # settle before the next round (visibility is not this property's business)
-    raise_any(tally)
+        together.sample(statuses.count(201) == 1 and statuses.count(409) == AT_ONCE - 1, statuses_of(responses), culprit)
+        _hand_on(contract_client, contract_run, sid, responses)
+
+    return measure_race(contract_run, [(after, one_right_after), (together, one_at_once)], "create-with-id of one fresh id")
 
 
-@contract_property("concurrency.double-delete")
-def a_second_delete_right_after_or_at_once_answers_404(contract_client: ContractClient, contract_run: RunContext) -> None:
-    """Per round, two races on a fresh session: a second DELETE sent right after the first answered
-    (nothing in between), and two DELETEs sent at once. Each time exactly one answers 200 and the
-    other 404 ("Concurrent DELETEs of one id: exactly one 200, the others 404")."""
-    right_after = RoundTally("a second DELETE right after the first")
-    at_once = RoundTally("two DELETEs of one id at once")
-    for _ in range(contract_run.options.race_rounds):
-        sid = new_session(contract_client)
-        first = contract_client.delete(sid, check_write=False)
-        second = contract_client.delete(sid, check_write=False)
-        right_after.round((first.status_code, second.status_code) == (200, 404),
-                          f"{first.status_code} then {second.status_code}", second)
-        sid = new_session(contract_client)
+@contract_property("concurrency.double-delete", phase="measure", cost=0.5)
+def a_second_delete_right_after_or_at_once_answers_404(contract_client: ContractClient, contract_run: RunContext) -> list[Measured]:
+    """Two shapes, sampled apart on settled sessions: a second DELETE sent the moment the first one's
+    status line is in, on a warm second connection ("right after"), and two DELETEs sent together
+    ("at once"). Each time exactly one answers 200 and the other 404 ("Concurrent DELETEs of one id:
+    exactly one 200, the others 404")."""
+    size = needed(contract_run)
+    after = RaceTally("right after", size)
+    together = RaceTally("at once", size)
+
+    def one_right_after() -> None:
+        sid = _session(contract_client, contract_run)
+        first, second = right_after(contract_client, lambda hook: contract_client.request(
+            "DELETE", f"{SESSION_PATH}/{sid}", check_write=False, on_headers=hook))
+        after.sample((first.status_code, second.status_code) == (200, 404), f"{first.status_code} then {second.status_code}", second)
+
+    def one_at_once() -> None:
+        sid = _session(contract_client, contract_run)
         pair = all_at_once(2, partial(_delete_now, contract_client, sid))
         statuses = sorted(r.status_code for r in pair)
-        at_once.round(statuses == [200, 404], statuses_of(pair), next((r for r in pair if r.status_code != 404), pair[0]))
-    raise_any(right_after, at_once)
+        together.sample(statuses == [200, 404], statuses_of(pair), next((r for r in pair if r.status_code != 404), pair[0]))
+
+    return measure_race(contract_run, [(after, one_right_after), (together, one_at_once)], "a second DELETE of one id")

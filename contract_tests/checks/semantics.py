@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
-from contract_tests.client import WRITE_KINDS, ContractClient
+from contract_tests.client import ContractClient
 from contract_tests.context import RunContext
 from contract_tests.expect import (
-    ContractViolation,
     Findings,
     expect,
     expect_status,
     json_body,
 )
-from contract_tests.registry import CheckSkipped, contract_property
+from contract_tests.registry import contract_property
 from contract_tests.steps import (
     data_of,
     give_data,
@@ -172,24 +170,3 @@ def canaries_made_at_the_start_are_unchanged_after_the_window(contract_client: C
         expect(response.status_code == 200, f"canary {sid} is gone after {age:.1f} s (GET {response.status_code})", response)
         expect(response.json() == snapshot, f"canary {sid} changed after {age:.1f} s: {response.json()!r}", response)
         expect_status(contract_client.head(sid), 204, f"HEAD on canary after {age:.1f} s")
-
-
-def _read_your_writes_of(kind: str) -> Callable[[ContractClient], None]:
-    """The check of one write kind (a deviations file can list one without hiding the others):
-    how many were late, the rate, and how long until they showed (median and maximum, in ms)."""
-
-    def every_acknowledged_write_was_visible_to_the_next_request(contract_client: ContractClient) -> None:
-        ledger = contract_client.writes.kinds[kind]
-        if not ledger.checked:
-            raise CheckSkipped(f"the run made no acknowledged {kind} write")
-        if ledger.misses:
-            first = ledger.misses[0]
-            raise ContractViolation(f"{kind}: {ledger.summary()}; first: {first.write}: {first.observed}",
-                                    reproduction=first.reproduction)
-
-    every_acknowledged_write_was_visible_to_the_next_request.__qualname__ += f"[{kind}]"
-    return every_acknowledged_write_was_visible_to_the_next_request
-
-
-for _kind in WRITE_KINDS:
-    contract_property(f"consistency.read-your-writes.{_kind}", phase="last", cost=0.0, measures=(_kind,))(_read_your_writes_of(_kind))
