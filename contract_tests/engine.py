@@ -207,6 +207,7 @@ class Engine:
         self._finished: queue.SimpleQueue[_Outcome] = queue.SimpleQueue()
         self._last_event = time.monotonic()
         self._stops = 0
+        self._announced = False  # whether the Stopping event was emitted
         self._lock = threading.Lock()
 
     # --- stopping ----------------------------------------------------------------------------
@@ -232,8 +233,15 @@ class Engine:
         self._last_event = time.monotonic()
         self.on_event(event)
 
+    def _announce_stop(self) -> None:
+        """The `Stopping` event, once, as soon as the calling thread sees the run's token set."""
+        if self.cancel.cancelled and not self._announced:
+            self._announced = True
+            self._emit(Stopping(self.stopped or self.cancel.reason, abort=False))
+
     def _tick(self) -> None:
-        """Heartbeat when due, and the budget's hard stop."""
+        """Heartbeat when due, the budget's hard stop, and the announcement of a stop."""
+        self._announce_stop()
         if self.options.time_budget > 0 and self.context.elapsed() >= self.options.time_budget + HARD_STOP_GRACE \
                 and not self.cancel.cancelled:
             self.stop(f"time budget of {self.options.time_budget:g} s exceeded; interrupted")
@@ -354,6 +362,7 @@ class Engine:
         while pending or self._books.running:
             try:
                 if self.cancel.cancelled:
+                    self._announce_stop()
                     break
                 if pending and self.context.over_budget():
                     self.stopped = self.stopped or f"time budget of {self.options.time_budget:g} s used up; later checks not run"
@@ -470,8 +479,7 @@ class Engine:
 
     def _abandon_running(self) -> None:
         """After a stop: collect what ends within the grace, abandon the rest (daemon threads)."""
-        if self._books.running and self.cancel.cancelled:
-            self._emit(Stopping(self.stopped or self.cancel.reason, abort=False))
+        self._announce_stop()
         while self._books.running and self._within_grace():
             try:
                 self._record(self._finished.get(timeout=TICK))
