@@ -31,6 +31,7 @@ from reference_impl import create_app
 from reference_impl.app import reference_middlewares
 from reference_impl.store import InMemorySessionStore, SessionStore
 from session_spec import SPEC_PATH, load_spec
+from session_spec.rules import OperationTable
 
 
 def create_mock_app(
@@ -63,7 +64,11 @@ def create_mock_app(
     }
     if stand_in.proxy is not None:  # the deployment answers: no store, no reference (mock_server.proxy_app)
         proxy = create_proxy_app(
-            spec_path, **shared, admin=partial(AdminRoutes, store=None, journal=journal, violations=stand_in.violations), proxy=stand_in.proxy_layer()
+            spec_path,
+            **shared,
+            admin=partial(AdminRoutes, store=None, journal=journal, violations=stand_in.violations),
+            scenarios=partial(ScenarioMiddleware, catalogue=ResponseCatalogue(spec_path), latency=latency, operations=OperationTable(load_spec(spec_path))),
+            proxy=stand_in.proxy_layer(),
         )
         proxy.journal = journal  # type: ignore[attr-defined]
         return proxy
@@ -95,4 +100,4 @@ def declared_stack() -> list[Layer]:
 
 def declared_proxy_stack() -> list[Layer]:
     """Every layer the proxy can run, in order (for the README's flow section)."""
-    return proxy_stack(**dict.fromkeys(["server_error", "freeze_heap", "journal", "cors", "exceptions", "body_limit", "admin", "swagger_ui", "proxy"]))
+    return proxy_stack(**dict.fromkeys(["server_error", "freeze_heap", "journal", "cors", "exceptions", "body_limit", "admin", "swagger_ui", "scenarios", "proxy"]))

@@ -150,6 +150,9 @@ def bind(host: str, port: int) -> socket.socket:
 
 def banner(base_url: str, args: argparse.Namespace, store: SessionStore, sessions: int) -> str:
     where = f"state file {args.state_file}" if args.state_file else "memory"
+    if args.proxy:
+        where = f"the deployment at {args.proxy} (proxied; nothing stored here)"
+    before = " before forwarding" if args.proxy else ""
     return "\n".join([
         f"session-mock listening on {base_url}",
         f"  API          {base_url}/api/v1/session",
@@ -160,7 +163,8 @@ def banner(base_url: str, args: argparse.Namespace, store: SessionStore, session
         f"  Store        {where} (sessions stored: {sessions})",
         f"  CORS         {describe_cors(args.cors_origins, args.cors_credentials) if not args.no_cors else 'off (--no-cors)'}",
         *describe_stand_in(args),
-        f"  Latency      {args.latency}",
+        f"  Forced       Prefer: code=, example=, delay= (or ?__code=, ?__example=, ?__delay=) answered here{before and ', never forwarded'}",
+        f"  Latency      {args.latency}{before}" if args.latency.high_ms else "  Latency      none (--latency MS or MIN-MAX adds some)",
     ])
 
 

@@ -107,6 +107,7 @@ def proxy_stack(**proxy: Any) -> list[Layer]:
         Layer("exception handling", "Starlette's, with reference_impl.errors' renderers: every error in the contract's shape", proxy["exceptions"]),
         *_admin(proxy),
         Layer("Swagger UI", "Connexion's: the UI at /api/v1/ui/, trying out the deployment through the proxy", proxy["swagger_ui"]),
+        Layer("scenarios", "--latency, Prefer/__ delays and forced answers before the request leaves (a forced one never reaches the deployment)", proxy["scenarios"]),
         Layer("proxy", "forwards every other request to the deployment and checks the exchange (session_spec.exchanges)", proxy["proxy"]),
     ]
 

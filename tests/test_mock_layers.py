@@ -256,7 +256,7 @@ def proxy_app() -> Any:
 def test_the_proxy_is_its_own_app_with_the_mocks_outer_layers_and_no_store() -> None:
     app = proxy_app()
     names = [layer.name for layer in app.layers if layer.middleware is not None]
-    assert names == ["server-error guard", "request journal", "CORS", "exception handling", "body limit", "admin routes", "Swagger UI", "proxy"]
+    assert names == ["server-error guard", "request journal", "CORS", "exception handling", "body limit", "admin routes", "Swagger UI", "scenarios", "proxy"]
     assert not hasattr(app, "store")
 
 
