@@ -1,6 +1,8 @@
 """The one admin router: `/__mock/...` and `/`, kept apart from the session API's paths.
 
-- `POST /__mock/reset`       empty the store, the request journal and (with --proxy) the violation totals
+- `POST /__mock/reset`       a barrier: waits up to 5 s for requests in flight (then cancels them: 503),
+                             holds new ones, then empties the journal, (with --proxy) the violation
+                             totals and the store, and restores the --seed fixtures (`?fixtures=none`: leaves it empty)
 - `GET  /__mock/requests`    the journal of the last N requests (method, path, query, status, time)
 - `GET  /__mock/sessions`    the stored sessions: `{"count": N, "sessions": [records]}`
 - `POST /__mock/sessions`    seed sessions from a JSON body in the seed format (see mock_server.seed)
@@ -24,11 +26,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mock_server.barrier import ResetBarrier
 from mock_server.journal import RequestJournal
 from mock_server.seed import SeedError, load_seed, parse_seed
 from mock_server.violations import ViolationLog
 from reference_impl.errors import ApiError, RequestValidationError
-from reference_impl.store import SessionStore
+from reference_impl.store import SessionRecord, SessionStore
 from session_spec.rules import JsonBodyError, allow_header, is_json_media_type, parse_json
 
 ADMIN_ROOT = "/__mock"
@@ -43,11 +46,21 @@ class AdminRoutes:
     to seed or list sessions, which live in the deployment (the proxy app has no `store`).
     """
 
-    def __init__(self, app: ASGIApp, store: SessionStore | None, journal: RequestJournal, violations: ViolationLog | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        store: SessionStore | None,
+        journal: RequestJournal,
+        violations: ViolationLog | None = None,
+        barrier: ResetBarrier | None = None,
+        fixtures: list[SessionRecord] | None = None,
+    ) -> None:
         self.app = app
         self.store = store
         self.journal = journal
         self.violations = violations
+        self.barrier = barrier if barrier is not None else ResetBarrier()
+        self.fixtures = list(fixtures or [])  # the --seed records a reset restores
         self.routes: dict[str, dict[str, AdminRoute]] = {
             "/": {"GET": self.root},
             f"{ADMIN_ROOT}/": {"GET": self.index},
@@ -89,14 +102,34 @@ class AdminRoutes:
         })
 
     async def reset(self, request: Request) -> Response:
-        removed = 0
-        if self.store is not None:
-            removed = await self.store.count()
-            await self.store.clear()
-        self.journal.clear()
-        if self.violations is not None:
-            self.violations.clear()
-        return JSONResponse({"message": "Mock reset", "sessionsRemoved": removed})
+        """`POST /__mock/reset[?fixtures=seed|none]`: the barrier (mock_server.barrier), then the clearing."""
+        unknown = sorted(set(request.query_params) - {"fixtures"})
+        if unknown:
+            raise ApiError(400, f"Unknown reset parameter {', '.join(unknown)}; the only one is fixtures=seed|none")
+        fixtures = request.query_params.get("fixtures", "seed")
+        if fixtures not in ("seed", "none"):
+            raise ApiError(400, f"fixtures={fixtures!r} is not seed (restore the --seed fixtures, the default) or none (leave the store empty)")
+        restore = self.fixtures if fixtures == "seed" and self.store is not None else []
+
+        async def clear() -> int:
+            removed = 0
+            if self.store is not None:
+                removed = await self.store.count()
+                await self.store.clear()
+                await load_seed(self.store, restore)
+            self.journal.clear()
+            if self.violations is not None:
+                self.violations.clear()
+            return removed
+
+        outcome = await self.barrier.reset(clear)
+        return JSONResponse({
+            "message": "Mock reset",
+            "sessionsRemoved": outcome.cleared,
+            "fixturesRestored": len(restore),
+            "requestsWaitedFor": outcome.waited_for,
+            "requestsCancelled": outcome.cancelled,
+        })
 
     async def requests(self, request: Request) -> Response:
         return JSONResponse({"limit": self.journal.limit, "requests": self.journal.entries()})

@@ -17,6 +17,7 @@ import connexion
 
 from connexion_speedups import FastAsyncApp
 from mock_server.admin import ADMIN_ROOT, AdminRoutes
+from mock_server.barrier import GRACE_S, ResetBarrier, ResetBarrierMiddleware
 from mock_server.body_limit import ONE_MIB, BodyLimitMiddleware
 from mock_server.cors import JsonCORSMiddleware, cors_options
 from mock_server.examples import ResponseCatalogue
@@ -29,7 +30,7 @@ from mock_server.stack import Layer, middlewares, mock_stack, proxy_stack
 from mock_server.stand_in import StandIn
 from reference_impl import create_app
 from reference_impl.app import reference_middlewares
-from reference_impl.store import InMemorySessionStore, SessionStore
+from reference_impl.store import InMemorySessionStore, SessionRecord, SessionStore
 from session_spec import SPEC_PATH, load_spec
 from session_spec.rules import OperationTable
 
@@ -46,17 +47,23 @@ def create_mock_app(
     cors: bool = True,
     stand_in: StandIn | None = None,
     freeze_heap: bool = False,
+    fixtures: list[SessionRecord] | None = None,
+    reset_grace_s: float = GRACE_S,
 ) -> connexion.AsyncApp:
     """The mock as an ASGI app; `app.store` is its store, `app.journal` its request journal and
     `app.layers` its declared stack (mock_server.stack).
 
     `cors=False` leaves CORS out (what a browser meets against a deployment without it); `stand_in`
     chooses a production profile, a write lag or a proxy (mock_server.stand_in); `freeze_heap`
-    (the `session-mock` command) freezes the start-up heap (mock_server.lifespan).
+    (the `session-mock` command) freezes the start-up heap (mock_server.lifespan); `fixtures` (the
+    `--seed` records) are what `POST /__mock/reset` restores, after waiting `reset_grace_s` for
+    requests in flight (mock_server.barrier).
     """
     stand_in = stand_in if stand_in is not None else StandIn()
     journal = RequestJournal(journal_size)
+    barrier = ResetBarrier(reset_grace_s)
     shared = {
+        "barrier": partial(ResetBarrierMiddleware, barrier=barrier, exempt=f"{ADMIN_ROOT}/"),
         "freeze_heap": FreezeHeapAfterStartup if freeze_heap else None,
         "journal": partial(JournalMiddleware, journal=journal, notes_key=stand_in.journal_notes_key, not_journaled=f"{ADMIN_ROOT}/"),
         "cors": partial(JsonCORSMiddleware, **cors_options(cors_origins, cors_credentials)) if cors else None,
@@ -66,7 +73,7 @@ def create_mock_app(
         proxy = create_proxy_app(
             spec_path,
             **shared,
-            admin=partial(AdminRoutes, store=None, journal=journal, violations=stand_in.violations),
+            admin=partial(AdminRoutes, store=None, journal=journal, violations=stand_in.violations, barrier=barrier),
             scenarios=partial(ScenarioMiddleware, catalogue=ResponseCatalogue(spec_path), latency=latency, operations=OperationTable(load_spec(spec_path))),
             proxy=stand_in.proxy_layer(),
         )
@@ -81,7 +88,7 @@ def create_mock_app(
             **shared,
             close_store=partial(CloseStoreOnShutdown, store=store),
             profile=stand_in.profile_layer(),
-            admin=partial(AdminRoutes, store=store, journal=journal),
+            admin=partial(AdminRoutes, store=store, journal=journal, barrier=barrier, fixtures=fixtures),
             scenarios=partial(ScenarioMiddleware, catalogue=ResponseCatalogue(spec_path), latency=latency),
         ))
         return middlewares(layers)
@@ -94,10 +101,10 @@ def create_mock_app(
 
 def declared_stack() -> list[Layer]:
     """Every layer the mock can run, in order (for the README's flow section)."""
-    off = dict.fromkeys(["close_store", "freeze_heap", "journal", "cors", "profile", "body_limit", "admin", "scenarios"])
+    off = dict.fromkeys(["close_store", "barrier", "freeze_heap", "journal", "cors", "profile", "body_limit", "admin", "scenarios"])
     return mock_stack(reference_middlewares(load_spec()), **off)
 
 
 def declared_proxy_stack() -> list[Layer]:
     """Every layer the proxy can run, in order (for the README's flow section)."""
-    return proxy_stack(**dict.fromkeys(["server_error", "freeze_heap", "journal", "cors", "exceptions", "body_limit", "admin", "swagger_ui", "scenarios", "proxy"]))
+    return proxy_stack(**dict.fromkeys(["server_error", "barrier", "freeze_heap", "journal", "cors", "exceptions", "body_limit", "admin", "swagger_ui", "scenarios", "proxy"]))

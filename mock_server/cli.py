@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--seed", type=Path, metavar="FILE",
         help='load sessions at start-up from a JSON array of {"sessionId", "data", "createdAt"?, "updatedAt"?} '
-        "(the same format as POST /__mock/sessions); seeded ids replace stored ones",
+        "(the same format as POST /__mock/sessions); seeded ids replace stored ones; POST /__mock/reset "
+        "restores them (POST /__mock/reset?fixtures=none leaves the store empty)",
     )
     parser.add_argument(
         "--latency", type=_option_type(Latency.parse), default=Latency(), metavar="MS|MIN-MAX",
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     base_url = f"http://{host}:{port}"
     app = create_mock_app(
         store, cors_origins=args.cors_origins, cors_credentials=args.cors_credentials, latency=args.latency, cors=not args.no_cors,
-        stand_in=stand_in, freeze_heap=True,
+        stand_in=stand_in, freeze_heap=True, fixtures=records,
     )
     print(banner(base_url, args, store, sessions), flush=True)
     config = uvicorn.Config(

@@ -21,15 +21,15 @@ from collections.abc import Awaitable, Callable
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mock_server.barrier import IN_FLIGHT, RETRY_AFTER_SECONDS
 from mock_server.examples import DocumentedResponse, ResponseCatalogue
 from mock_server.latency import Latency
 from mock_server.scenarios import Scenario, read_scenario
 from reference_impl.errors import ApiError, error_response
 from session_spec.rules import MalformedId, OperationTable, parse_session_id
 
-# Statuses a gateway in front of any deployment answers, and the seconds a 503 asks clients to wait.
+# Statuses a gateway in front of any deployment answers (a 503 asks clients to wait RETRY_AFTER_SECONDS).
 GATEWAY_STATUSES = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
-RETRY_AFTER_SECONDS = 1
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -149,9 +149,14 @@ class ScenarioMiddleware:
                 # The server is shutting down mid-delay (uvicorn logs one line saying it cancels the
                 # task): tell the client so in JSON and end quietly, since re-raising would make
                 # uvicorn log a traceback for an expected stop.
+                # A reset that cancels it (mock_server.barrier) says so instead.
                 task = asyncio.current_task()
                 if task is not None:
                     task.uncancel()
+                note = scope.get(IN_FLIGHT)
+                if note is not None and note.cancelled is not None:
+                    await error_response(503, note.cancelled, {"Retry-After": str(RETRY_AFTER_SECONDS)})(scope, receive, send)
+                    return
                 shutting_down = {"Connection": "close", "Retry-After": str(RETRY_AFTER_SECONDS)}
                 await error_response(503, "The mock is shutting down", shutting_down)(scope, receive, send)
                 return

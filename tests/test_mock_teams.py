@@ -5,7 +5,9 @@ loud, unknown hosts are refused. Each layer alone in-process first, then end-to-
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +15,7 @@ import pytest
 
 from mock_server import cli as mock_cli
 from mock_server.app import create_mock_app
+from mock_server.barrier import ResetBarrier, ResetBarrierMiddleware
 from mock_server.examples import ResponseCatalogue
 from mock_server.forced import ScenarioMiddleware
 from mock_server.latency import Latency
@@ -21,9 +24,10 @@ from mock_server.stand_in import StandIn
 from reference_impl import create_app
 from reference_impl.errors import ApiError
 from reference_impl.serving import LiveServer
-from reference_impl.store import InMemorySessionStore
+from reference_impl.store import InMemorySessionStore, SessionRecord
 from session_spec import SPEC_PATH, load_spec
 from session_spec.rules import OperationTable
+from tests.mock_process import MockProcess
 from tests.test_mock_layers import Inner, call
 
 SID = uuid.UUID("3f2b8c1e-4d5a-4b6c-8d7e-9f0a1b2c3d4e")
@@ -91,3 +95,151 @@ def test_the_banner_says_latency_and_forced_answers_apply_before_forwarding() ->
     assert "Latency      800 ms before forwarding" in text
     assert "never forwarded" in text
     assert "proxied; nothing stored here" in text
+
+
+# --- 3. reset as a barrier ------------------------------------------------------------------------
+
+
+class Slow:
+    """An app whose answer waits until `release` is set (or for ever), counting the requests it finished."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.started = 0
+        self.finished = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.started += 1
+        await self.release.wait()
+        self.finished += 1
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+
+def barrier_app(grace_s: float) -> tuple[Any, ResetBarrier, Slow]:
+    barrier = ResetBarrier(grace_s)
+    slow = Slow()
+    return ResetBarrierMiddleware(slow, barrier=barrier, exempt="/__mock/"), barrier, slow
+
+
+async def _request(app: Any, path: str) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
+        return await client.get(path)
+
+
+def test_a_reset_waits_for_requests_that_started_before_it_and_clears_only_after_they_end() -> None:
+    async def scenario() -> tuple[list[str], httpx.Response, Any]:
+        app, barrier, slow = barrier_app(grace_s=30)
+        order: list[str] = []
+        in_flight = asyncio.ensure_future(_request(app, "/api/v1/session"))
+        while slow.started == 0:
+            await asyncio.sleep(0)
+
+        async def clear() -> str:
+            order.append(f"clear after {slow.finished} finished")
+            return "cleared"
+
+        reset = asyncio.ensure_future(barrier.reset(clear))
+        await asyncio.sleep(0.01)
+        order.append("released")
+        slow.release.set()
+        answer = await in_flight
+        return order, answer, await reset
+
+    order, answer, outcome = asyncio.run(scenario())
+    assert order == ["released", "clear after 1 finished"]
+    assert answer.status_code == 200
+    assert (outcome.waited_for, outcome.cancelled, outcome.cleared) == (1, 0, "cleared")
+
+
+def test_a_request_still_running_after_the_grace_is_cancelled_with_a_json_503_and_retry_after() -> None:
+    async def scenario() -> tuple[httpx.Response, Any, int]:
+        app, barrier, slow = barrier_app(grace_s=0.01)
+        in_flight = asyncio.ensure_future(_request(app, "/api/v1/session"))
+        while slow.started == 0:
+            await asyncio.sleep(0)
+
+        async def clear() -> int:
+            return slow.finished
+
+        outcome = await barrier.reset(clear)
+        return await in_flight, outcome, slow.finished
+
+    answer, outcome, finished = asyncio.run(scenario())
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+    assert "POST /__mock/reset" in answer.json()["detail"]
+    assert (outcome.waited_for, outcome.cancelled, outcome.cleared, finished) == (1, 1, 0, 0)
+
+
+def test_requests_arriving_during_a_reset_wait_for_it_and_admin_routes_are_not_held() -> None:
+    async def scenario() -> tuple[list[str], int]:
+        app, barrier, slow = barrier_app(grace_s=30)
+        order: list[str] = []
+        first = asyncio.ensure_future(_request(app, "/api/v1/session"))
+        while slow.started == 0:
+            await asyncio.sleep(0)
+
+        async def clear() -> None:
+            order.append(f"clear with {slow.started} started")
+
+        reset = asyncio.ensure_future(barrier.reset(clear))
+        await asyncio.sleep(0)
+        second = asyncio.ensure_future(_request(app, "/api/v1/session"))
+        admin = asyncio.ensure_future(_request(app, "/__mock/requests"))
+        await asyncio.sleep(0.01)
+        order.append(f"{slow.started} started while the reset waits")
+        slow.release.set()
+        await asyncio.gather(first, second, admin, reset)
+        return order, slow.started
+
+    order, started = asyncio.run(scenario())
+    # The admin request ran at once (it is the third start); the held API request only after the clearing.
+    assert order == ["2 started while the reset waits", "clear with 2 started"]
+    assert started == 3
+
+
+def test_reset_restores_the_seed_fixtures_by_default_and_fixtures_none_leaves_the_store_empty() -> None:
+    fixture = SessionRecord(SID, {"user": "fixture"})
+    app = create_mock_app(fixtures=[fixture])
+    created = call(app, "POST", "/api/v1/session", json={"data": {}})
+    assert created.status_code == 201
+    restored = call(app, "POST", "/__mock/reset")
+    assert restored.json()["fixturesRestored"] == 1 and restored.json()["sessionsRemoved"] == 1
+    assert call(app, "GET", f"/api/v1/session/{SID}").json()["data"] == {"user": "fixture"}
+    emptied = call(app, "POST", "/__mock/reset?fixtures=none")
+    assert emptied.json()["fixturesRestored"] == 0
+    assert call(app, "GET", "/__mock/sessions").json()["count"] == 0
+    refused = call(app, "POST", "/__mock/reset?fixtures=maybe")
+    assert refused.status_code == 400 and "fixtures='maybe'" in refused.json()["detail"]
+    assert call(app, "POST", "/__mock/reset?keep=1").status_code == 400
+
+
+def test_a_request_in_a_latency_delay_during_a_reset_answers_503_and_never_lands_in_store_or_journal() -> None:
+    async def scenario() -> tuple[httpx.Response, httpx.Response, int, list[Any]]:
+        app = create_mock_app(latency=Latency.parse("60000"), reset_grace_s=0.05)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
+            await client.get("/__mock/requests")  # the app builds its stack on its first request
+            delayed = asyncio.ensure_future(client.post("/api/v1/session", json={"data": {}}))
+            await asyncio.sleep(0.05)
+            reset = await client.post("/__mock/reset")
+            answer = await delayed
+            sessions = (await client.get("/__mock/sessions")).json()["count"]
+            journal = (await client.get("/__mock/requests")).json()["requests"]
+        return answer, reset, sessions, journal
+
+    answer, reset, sessions, journal = asyncio.run(scenario())
+    assert answer.status_code == 503 and "POST /__mock/reset" in answer.json()["detail"]
+    assert reset.json()["requestsCancelled"] == 1
+    assert (sessions, journal) == (0, [])
+
+
+def test_over_http_a_reset_of_the_command_restores_its_seed_file(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps([{"sessionId": str(SID), "data": {"user": "fixture"}}]), encoding="utf-8")
+    with MockProcess("--seed", seed) as mock, httpx.Client(base_url=mock.base_url) as http:
+        http.delete(f"/api/v1/session/{SID}")
+        http.post("/api/v1/session", json={"data": {}})
+        reset = http.post("/__mock/reset").json()
+        sessions = http.get("/__mock/sessions").json()
+    assert (reset["sessionsRemoved"], reset["fixturesRestored"]) == (1, 1)
+    assert [record["sessionId"] for record in sessions["sessions"]] == [str(SID)]
