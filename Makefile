@@ -16,7 +16,7 @@ VENV_STALE = FORCE
 endif
 # The quick subset `test-fast` runs (what CI runs on 3.13 and `test-pythons` on each Python):
 # everything but the browser tests, the wheel build and the long conformance-suite runs.
-FAST_IGNORE = --ignore=tests/test_docs_browser.py --ignore=tests/test_mock_browser.py \
+FAST_IGNORE = --ignore=tests/test_docs_browser.py --ignore=tests/test_mock_browser.py --ignore=tests/test_mock_browser_teams.py \
               --ignore=tests/test_wheel.py --ignore=tests/test_contract_cli.py --ignore=tests/test_contract_suite.py \
               --ignore=tests/test_contract_stops.py
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from mock_server import cli as mock_cli
 from mock_server.app import create_mock_app
 from mock_server.barrier import ResetBarrier, ResetBarrierMiddleware
+from mock_server.cors import JsonCORSMiddleware, cors_options
 from mock_server.examples import ResponseCatalogue
 from mock_server.forced import ScenarioMiddleware
 from mock_server.latency import Latency
@@ -243,3 +245,46 @@ def test_over_http_a_reset_of_the_command_restores_its_seed_file(tmp_path: Path)
         sessions = http.get("/__mock/sessions").json()
     assert (reset["sessionsRemoved"], reset["fixturesRestored"]) == (1, 1)
     assert [record["sessionId"] for record in sessions["sessions"]] == [str(SID)]
+
+
+# --- 7. loud refusals -----------------------------------------------------------------------------
+
+
+def cors_layer(origins: list[str] | None = None) -> tuple[Any, Inner]:
+    inner = Inner()
+    return JsonCORSMiddleware(inner, **cors_options(origins)), inner
+
+
+def preflight(method: str, origin: str = "http://localhost:5173") -> dict[str, str]:
+    return {"Origin": origin, "Access-Control-Request-Method": method}
+
+
+def test_a_preflight_for_a_method_in_another_letter_case_answers_200_without_it_and_logs_why(caplog: pytest.LogCaptureFixture) -> None:
+    app, inner = cors_layer()
+    with caplog.at_level(logging.WARNING, logger="session_mock.cors"):
+        answer = call(app, "OPTIONS", "/api/v1/session/x", headers=preflight("patch"))
+    assert answer.status_code == 200 and inner.calls == []
+    assert not {"patch", "PATCH"} & set(answer.headers["access-control-allow-methods"].split(", "))
+    [line] = [record.getMessage() for record in caplog.records]
+    assert "http://localhost:5173" in line and "'patch'" in line and "case-sensitive" in line
+
+
+def test_a_refused_preflight_is_one_log_line_naming_origin_method_and_reason(caplog: pytest.LogCaptureFixture) -> None:
+    app, _ = cors_layer()
+    with caplog.at_level(logging.WARNING, logger="session_mock.cors"):
+        answer = call(app, "OPTIONS", "/api/v1/session", headers=preflight("POST", "https://evil.example"))
+    assert answer.status_code == 400 and "not allowed" in answer.json()["detail"]
+    [line] = [record.getMessage() for record in caplog.records]
+    assert "https://evil.example" in line and "POST" in line and "not allowed" in line
+
+
+def test_a_refused_origins_simple_request_is_answered_without_cors_headers_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    app, inner = cors_layer(["http://localhost:5173"])
+    with caplog.at_level(logging.WARNING, logger="session_mock.cors"):
+        refused = call(app, "GET", "/health", headers={"Origin": "http://localhost:3000"})
+        allowed = call(app, "GET", "/health", headers={"Origin": "http://localhost:5173"})
+        same_origin = call(app, "POST", "/health", headers={"Origin": "http://mock"})
+    assert [r.status_code for r in (refused, allowed, same_origin)] == [200, 200, 200] and len(inner.calls) == 3
+    assert "access-control-allow-origin" not in refused.headers
+    [line] = [record.getMessage() for record in caplog.records]
+    assert "http://localhost:3000" in line and "GET /health" in line and "browser hides the answer" in line
