@@ -9,6 +9,7 @@ outer layers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from mock_server.body_limit import ONE_MIB, BodyLimitMiddleware
 from mock_server.cors import JsonCORSMiddleware, cors_options
 from mock_server.examples import ResponseCatalogue
 from mock_server.forced import ScenarioMiddleware
+from mock_server.hosts import AllowedHosts, AllowedHostsMiddleware
 from mock_server.journal import JournalMiddleware, RequestJournal
 from mock_server.latency import Latency
 from mock_server.lifespan import CloseStoreOnShutdown, FreezeHeapAfterStartup
@@ -49,6 +51,7 @@ def create_mock_app(
     freeze_heap: bool = False,
     fixtures: list[SessionRecord] | None = None,
     reset_grace_s: float = GRACE_S,
+    allowed_hosts: Sequence[str] | None = (),
 ) -> connexion.AsyncApp:
     """The mock as an ASGI app; `app.store` is its store, `app.journal` its request journal and
     `app.layers` its declared stack (mock_server.stack).
@@ -57,7 +60,8 @@ def create_mock_app(
     chooses a production profile, a write lag or a proxy (mock_server.stand_in); `freeze_heap`
     (the `session-mock` command) freezes the start-up heap (mock_server.lifespan); `fixtures` (the
     `--seed` records) are what `POST /__mock/reset` restores, after waiting `reset_grace_s` for
-    requests in flight (mock_server.barrier).
+    requests in flight (mock_server.barrier). `allowed_hosts` are the names it answers to besides
+    the loopback names (mock_server.hosts; None: any host, no layer).
     """
     stand_in = stand_in if stand_in is not None else StandIn()
     journal = RequestJournal(journal_size)
@@ -66,6 +70,7 @@ def create_mock_app(
         "barrier": partial(ResetBarrierMiddleware, barrier=barrier, exempt=f"{ADMIN_ROOT}/"),
         "freeze_heap": FreezeHeapAfterStartup if freeze_heap else None,
         "journal": partial(JournalMiddleware, journal=journal, notes_key=stand_in.journal_notes_key, not_journaled=f"{ADMIN_ROOT}/"),
+        "hosts": partial(AllowedHostsMiddleware, hosts=AllowedHosts(allowed_hosts)) if allowed_hosts is not None else None,
         "cors": partial(JsonCORSMiddleware, **cors_options(cors_origins, cors_credentials)) if cors else None,
         "body_limit": partial(BodyLimitMiddleware, max_bytes=max_body_bytes),
     }
@@ -101,10 +106,11 @@ def create_mock_app(
 
 def declared_stack() -> list[Layer]:
     """Every layer the mock can run, in order (for the README's flow section)."""
-    off = dict.fromkeys(["close_store", "barrier", "freeze_heap", "journal", "cors", "profile", "body_limit", "admin", "scenarios"])
+    off = dict.fromkeys(["close_store", "barrier", "freeze_heap", "journal", "hosts", "cors", "profile", "body_limit", "admin", "scenarios"])
     return mock_stack(reference_middlewares(load_spec()), **off)
 
 
 def declared_proxy_stack() -> list[Layer]:
     """Every layer the proxy can run, in order (for the README's flow section)."""
-    return proxy_stack(**dict.fromkeys(["server_error", "barrier", "freeze_heap", "journal", "cors", "exceptions", "body_limit", "admin", "swagger_ui", "scenarios", "proxy"]))
+    names = ["server_error", "barrier", "freeze_heap", "journal", "hosts", "cors", "exceptions", "body_limit", "admin", "swagger_ui", "scenarios", "proxy"]
+    return proxy_stack(**dict.fromkeys(names))

@@ -16,6 +16,7 @@ import uvicorn
 from mock_server.app import create_mock_app
 from mock_server.cors import check_origin
 from mock_server.cors import describe as describe_cors
+from mock_server.hosts import AllowedHosts, check_allowed_host
 from mock_server.latency import Latency
 from mock_server.logs import configure_logging
 from mock_server.seed import SeedError, load_seed, parse_seed
@@ -112,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
         "without it sessions live in memory only",
     )
     parser.add_argument(
+        "--allowed-host", action="append", default=[], metavar="NAME", dest="allowed_hosts", type=_option_type(check_allowed_host),
+        help="a Host name the mock answers to besides the loopback names (localhost, *.localhost, 127.0.0.1, [::1]) and "
+        "the address it is bound to: e.g. the ingress's name, or *.example.com for any name under it, or * for any "
+        "(no protection); repeatable. Requests for other hosts get 403 (protection against DNS rebinding)",
+    )
+    parser.add_argument(
         "--log-format", choices=["text", "json"], default="text",
         help="access and server log lines on stderr as plain text or one JSON object per line (default: %(default)s)",
     )
@@ -162,11 +169,30 @@ def banner(base_url: str, args: argparse.Namespace, store: SessionStore, session
         f"  Admin        {base_url}/__mock/reset (POST), {base_url}/__mock/requests (GET), {base_url}/__mock/sessions (POST)",
         f"  Health       {base_url}/health",
         f"  Store        {where} (sessions stored: {sessions})",
+        *describe_hosts(args),
         f"  CORS         {describe_cors(args.cors_origins, args.cors_credentials) if not args.no_cors else 'off (--no-cors)'}",
         *describe_stand_in(args),
         f"  Forced       Prefer: code=, example=, delay= (or ?__code=, ?__example=, ?__delay=) answered here{before and ', never forwarded'}",
         f"  Latency      {args.latency}{before}" if args.latency.high_ms else "  Latency      none (--latency MS or MIN-MAX adds some)",
     ])
+
+
+def allowed_hosts(args: argparse.Namespace, bound: str) -> list[str]:
+    """The names the mock answers to besides the loopback names: the bound address and --allowed-host."""
+    wildcard = bound in ("0.0.0.0", "::", "")
+    return [*([] if wildcard else [bound]), *args.allowed_hosts]
+
+
+def describe_hosts(args: argparse.Namespace) -> list[str]:
+    """The banner's lines on allowed hosts; `--host 0.0.0.0` users are told what other machines need."""
+    hosts = AllowedHosts(allowed_hosts(args, args.host))
+    lines = [f"  Hosts        {hosts.describe()} (other Host names get 403; --allowed-host NAME adds one)"]
+    if args.host in ("0.0.0.0", "::") and not hosts.any:
+        lines.append(
+            f"               (--host {args.host}: other machines reach this one by a name or address that is not loopback; "
+            "pass it with --allowed-host, e.g. --allowed-host 192.168.1.20 or --allowed-host mock.example.com)"
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     base_url = f"http://{host}:{port}"
     app = create_mock_app(
         store, cors_origins=args.cors_origins, cors_credentials=args.cors_credentials, latency=args.latency, cors=not args.no_cors,
-        stand_in=stand_in, freeze_heap=True, fixtures=records,
+        stand_in=stand_in, freeze_heap=True, fixtures=records, allowed_hosts=allowed_hosts(args, host),
     )
     print(banner(base_url, args, store, sessions), flush=True)
     config = uvicorn.Config(

@@ -55,6 +55,7 @@ def _edge(mock: dict[str, Any]) -> list[Layer]:
         Layer("reset barrier", "notes API requests in flight: POST /__mock/reset waits for them (5 s), cancels the rest (503) and holds new ones", mock["barrier"]),
         Layer("heap freeze", "session-mock only: freezes the start-up heap so full collections do not stall answers", mock["freeze_heap"]),
         Layer("request journal", "notes every request's answer status for /__mock/requests and the access log", mock["journal"]),
+        Layer("allowed hosts", "a Host that is not loopback, the bound address or --allowed-host answers 403 JSON (DNS rebinding)", mock["hosts"]),
         Layer("CORS", "lets a dev server on another origin call the mock; refused preflights answer JSON", mock["cors"]),
     ]
 
@@ -71,7 +72,7 @@ def mock_stack(reference: list[Any], **mock: Any) -> list[Layer]:
     """The mock's whole stack, outermost first.
 
     `reference` is the reference's middleware list; `mock` holds the mock's layers, each a
-    middleware (class or partial) or None when off: `close_store`, `barrier`, `freeze_heap`, `journal`, `cors`,
+    middleware (class or partial) or None when off: `close_store`, `barrier`, `freeze_heap`, `journal`, `hosts`, `cors`,
     `profile`, `body_limit`, `admin`, `scenarios`.
     """
     ref = _by_class(reference)

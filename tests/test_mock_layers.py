@@ -66,7 +66,7 @@ class Inner:
 
 def call(app: Any, method: str, path: str, **options: Any) -> httpx.Response:
     async def go() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
             return await client.request(method, path, **options)
 
     return asyncio.run(go())
@@ -256,7 +256,10 @@ def proxy_app() -> Any:
 def test_the_proxy_is_its_own_app_with_the_mocks_outer_layers_and_no_store() -> None:
     app = proxy_app()
     names = [layer.name for layer in app.layers if layer.middleware is not None]
-    assert names == ["server-error guard", "reset barrier", "request journal", "CORS", "exception handling", "body limit", "admin routes", "Swagger UI", "scenarios", "proxy"]
+    assert names == [
+        "server-error guard", "reset barrier", "request journal", "allowed hosts", "CORS", "exception handling", "body limit", "admin routes",
+        "Swagger UI", "scenarios", "proxy",
+    ]
     assert not hasattr(app, "store")
 
 

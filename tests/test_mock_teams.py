@@ -20,6 +20,7 @@ from mock_server.barrier import ResetBarrier, ResetBarrierMiddleware
 from mock_server.cors import JsonCORSMiddleware, cors_options
 from mock_server.examples import ResponseCatalogue
 from mock_server.forced import ScenarioMiddleware
+from mock_server.hosts import AllowedHosts, AllowedHostsMiddleware, check_allowed_host
 from mock_server.latency import Latency
 from mock_server.proxy import ProxySettings
 from mock_server.stand_in import StandIn
@@ -283,8 +284,57 @@ def test_a_refused_origins_simple_request_is_answered_without_cors_headers_and_l
     with caplog.at_level(logging.WARNING, logger="session_mock.cors"):
         refused = call(app, "GET", "/health", headers={"Origin": "http://localhost:3000"})
         allowed = call(app, "GET", "/health", headers={"Origin": "http://localhost:5173"})
-        same_origin = call(app, "POST", "/health", headers={"Origin": "http://mock"})
+        same_origin = call(app, "POST", "/health", headers={"Origin": "http://localhost"})
     assert [r.status_code for r in (refused, allowed, same_origin)] == [200, 200, 200] and len(inner.calls) == 3
     assert "access-control-allow-origin" not in refused.headers
     [line] = [record.getMessage() for record in caplog.records]
     assert "http://localhost:3000" in line and "GET /health" in line and "browser hides the answer" in line
+
+
+# --- 8. allowed hosts -----------------------------------------------------------------------------
+
+
+def test_loopback_names_pass_and_any_other_host_gets_a_json_403_naming_the_option(caplog: pytest.LogCaptureFixture) -> None:
+    inner = Inner()
+    app = AllowedHostsMiddleware(inner, AllowedHosts(["api.example.com", "*.ingress.example"]))
+    allowed = ["localhost:8090", "LOCALHOST", "app.localhost:5173", "127.0.0.1:8090", "[::1]:8090", "[::1]",
+               "api.example.com", "a.b.ingress.example:443", "localhost."]
+    for host in allowed:
+        assert call(app, "GET", "/health", headers={"Host": host}).status_code == 200, host
+    with caplog.at_level(logging.WARNING, logger="session_mock.hosts"):
+        for host in ["rebound.attacker.example", "127.0.0.2", "ingress.example", "example.com", "[::2]:8090", "localhost.attacker.example"]:
+            refused = call(app, "POST", "/__mock/reset", headers={"Host": host})
+            assert refused.status_code == 403, host
+            assert "--allowed-host" in refused.json()["detail"] and "DNS rebinding" in refused.json()["detail"]
+    assert len(inner.calls) == len(allowed)
+    assert len(caplog.records) == 6 and "rebound.attacker.example" in caplog.records[0].getMessage()
+
+
+def test_allowed_host_values_are_checked_and_star_allows_any_host() -> None:
+    for bad in ["example.com:8080", "a*.example.com", "http://x.example", ""]:
+        with pytest.raises(ValueError):
+            check_allowed_host(bad)
+    assert check_allowed_host("*.Example.com") == "*.example.com"
+    app = AllowedHostsMiddleware(Inner(), AllowedHosts(["*"]))
+    assert call(app, "GET", "/health", headers={"Host": "anything.example"}).status_code == 200
+    assert AllowedHosts(["::1", "10.0.0.5"]).allows("[::1]:1") and AllowedHosts(["10.0.0.5"]).allows("10.0.0.5:8090")
+
+
+def test_the_mock_app_refuses_unknown_hosts_by_default_and_the_proxy_too() -> None:
+    refused = call(create_mock_app(), "GET", "/api/v1/session", headers={"Host": "evil.example"})
+    assert refused.status_code == 403 and refused.json()["detail"].startswith("Host 'evil.example' is not allowed")
+    proxy = create_mock_app(stand_in=StandIn(proxy=ProxySettings("http://127.0.0.1:9")))
+    assert call(proxy, "GET", "/api/v1/session", headers={"Host": "evil.example"}).status_code == 403
+    assert call(create_mock_app(allowed_hosts=None), "GET", "/health", headers={"Host": "evil.example"}).status_code == 200
+
+
+def test_the_command_refuses_a_rebound_host_over_http_and_its_banner_tells_wildcard_binds() -> None:
+    with MockProcess("--allowed-host", "*.ingress.example") as mock:
+        rebound = httpx.get(mock.base_url + "/__mock/sessions", headers={"Host": "rebound.attacker.example"})
+        ingress = httpx.get(mock.base_url + "/health", headers={"Host": "mock.ingress.example"})
+        by_address = httpx.get(mock.base_url + "/health")
+    assert rebound.status_code == 403 and "rebound.attacker.example" in rebound.json()["detail"]
+    assert ingress.status_code == 200 and by_address.status_code == 200
+    assert any("Hosts" in line and "*.ingress.example" in line for line in mock.banner)
+    args = mock_cli.build_parser().parse_args(["--host", "0.0.0.0"])
+    assert "--allowed-host" in "\n".join(mock_cli.describe_hosts(args))
