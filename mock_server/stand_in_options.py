@@ -43,7 +43,8 @@ def add_stand_in_options(parser: argparse.ArgumentParser) -> None:
         "--profile", default=CONTRACT, choices=available_profiles(),
         help="answer as the documented contract does (contract, the default) or as today's production "
         "service does where it differs: list 405 with Allow: POST, GET without data, PATCH 405, 405 with "
-        "Allow: GET for methods the item path does not serve (production)",
+        "Allow: GET for methods the item path does not serve; /api/v1/openapi.json and Swagger UI then show production's "
+        "own description (production)",
     )
     group.add_argument(
         "--write-lag", type=_write_lag, default=0, metavar="MS",

@@ -13,7 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_spec_validator import validate
 
+from contract_tests import diff as contract_diff
 from mock_server import cli as mock_cli
 from mock_server.app import create_mock_app
 from mock_server.barrier import ResetBarrier, ResetBarrierMiddleware
@@ -22,6 +24,7 @@ from mock_server.examples import ResponseCatalogue
 from mock_server.forced import ScenarioMiddleware
 from mock_server.hosts import AllowedHosts, AllowedHostsMiddleware, check_allowed_host
 from mock_server.latency import Latency
+from mock_server.profile import available_profiles, load_profile
 from mock_server.proxy import ProxySettings
 from mock_server.stand_in import StandIn
 from reference_impl import create_app
@@ -338,3 +341,31 @@ def test_the_command_refuses_a_rebound_host_over_http_and_its_banner_tells_wildc
     assert any("Hosts" in line and "*.ingress.example" in line for line in mock.banner)
     args = mock_cli.build_parser().parse_args(["--host", "0.0.0.0"])
     assert "--allowed-host" in "\n".join(mock_cli.describe_hosts(args))
+
+
+# --- 6. a profile serves what production describes -------------------------------------------------
+
+
+def test_the_production_profile_serves_productions_description_and_the_contract_profile_the_contract() -> None:
+    production = create_mock_app(stand_in=StandIn(profile=load_profile("production")))
+    served = call(production, "GET", "/api/v1/openapi.json").json()
+    validate(served)
+    item = served["paths"]["/api/v1/session/{session_id}"]
+    assert "patch" not in item and "405" in served["paths"]["/api/v1/session"]["get"]["responses"]
+    summary = item["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert "data" not in served["components"]["schemas"][summary]["properties"]
+    assert served["servers"] == [{"url": "http://localhost", "description": "this server"}]
+    assert "patch:" not in call(production, "GET", "/api/v1/openapi.yaml").text
+    assert call(production, "POST", "/api/v1/openapi.json").status_code == 405
+    contract = call(create_mock_app(), "GET", "/api/v1/openapi.json").json()
+    assert "patch" in contract["paths"]["/api/v1/session/{session_id}"]
+    assert "production" not in available_profiles()[2:] and available_profiles() == ["contract", "production"]
+
+
+def test_session_contract_diff_against_the_production_profile_shows_productions_differences() -> None:
+    with LiveServer(create_mock_app(stand_in=StandIn(profile=load_profile("production")))) as mock:
+        report = contract_diff.run(contract_diff._parser().parse_args(["--against", mock.base_url + "/api/v1/openapi.json"]))
+    ids = {finding.difference.id for finding in report.new}
+    assert "operation:PATCH /api/v1/session/{session_id}" in ids
+    assert any(i.startswith("response-field:GET /api/v1/session/{session_id} 200 data") for i in ids), ids
+    assert any("GET /api/v1/session" in i and "405" in i for i in ids), ids
