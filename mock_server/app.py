@@ -23,6 +23,7 @@ from mock_server.body_limit import ONE_MIB, BodyLimitMiddleware
 from mock_server.cors import JsonCORSMiddleware, cors_options
 from mock_server.examples import ResponseCatalogue
 from mock_server.forced import ScenarioMiddleware
+from mock_server.forwarded import ForwardedMiddleware
 from mock_server.hosts import AllowedHosts, AllowedHostsMiddleware
 from mock_server.journal import JournalMiddleware, RequestJournal
 from mock_server.latency import Latency
@@ -52,6 +53,8 @@ def create_mock_app(
     fixtures: list[SessionRecord] | None = None,
     reset_grace_s: float = GRACE_S,
     allowed_hosts: Sequence[str] | None = (),
+    root_path: str = "",
+    forwarded_allow_ips: Sequence[str] = (),
 ) -> connexion.AsyncApp:
     """The mock as an ASGI app; `app.store` is its store, `app.journal` its request journal and
     `app.layers` its declared stack (mock_server.stack).
@@ -61,12 +64,14 @@ def create_mock_app(
     (the `session-mock` command) freezes the start-up heap (mock_server.lifespan); `fixtures` (the
     `--seed` records) are what `POST /__mock/reset` restores, after waiting `reset_grace_s` for
     requests in flight (mock_server.barrier). `allowed_hosts` are the names it answers to besides
-    the loopback names (mock_server.hosts; None: any host, no layer).
+    the loopback names (mock_server.hosts; None: any host, no layer). `root_path` is the public path
+    prefix, and proxies at `forwarded_allow_ips` may send X-Forwarded-Prefix/-Host/-Proto (mock_server.forwarded).
     """
     stand_in = stand_in if stand_in is not None else StandIn()
     journal = RequestJournal(journal_size)
     barrier = ResetBarrier(reset_grace_s)
     shared = {
+        "forwarded": partial(ForwardedMiddleware, root_path=root_path, trusted=forwarded_allow_ips) if root_path or forwarded_allow_ips else None,
         "barrier": partial(ResetBarrierMiddleware, barrier=barrier, exempt=f"{ADMIN_ROOT}/"),
         "freeze_heap": FreezeHeapAfterStartup if freeze_heap else None,
         "journal": partial(JournalMiddleware, journal=journal, notes_key=stand_in.journal_notes_key, not_journaled=f"{ADMIN_ROOT}/"),
@@ -106,11 +111,11 @@ def create_mock_app(
 
 def declared_stack() -> list[Layer]:
     """Every layer the mock can run, in order (for the README's flow section)."""
-    off = dict.fromkeys(["close_store", "barrier", "freeze_heap", "journal", "hosts", "cors", "profile", "body_limit", "admin", "scenarios"])
+    off = dict.fromkeys(["close_store", "forwarded", "barrier", "freeze_heap", "journal", "hosts", "cors", "profile", "body_limit", "admin", "scenarios"])
     return mock_stack(reference_middlewares(load_spec()), **off)
 
 
 def declared_proxy_stack() -> list[Layer]:
     """Every layer the proxy can run, in order (for the README's flow section)."""
-    names = ["server_error", "barrier", "freeze_heap", "journal", "hosts", "cors", "exceptions", "body_limit", "admin", "swagger_ui", "scenarios", "proxy"]
+    names = ["server_error", "forwarded", "barrier", "freeze_heap", "journal", "hosts", "cors", "exceptions", "body_limit", "admin", "swagger_ui", "scenarios", "proxy"]
     return proxy_stack(**dict.fromkeys(names))

@@ -16,6 +16,7 @@ import uvicorn
 from mock_server.app import create_mock_app
 from mock_server.cors import check_origin
 from mock_server.cors import describe as describe_cors
+from mock_server.forwarded import check_root_path
 from mock_server.hosts import AllowedHosts, check_allowed_host
 from mock_server.latency import Latency
 from mock_server.logs import configure_logging
@@ -60,6 +61,14 @@ def _option_type(parse: Callable[[str], T]) -> Callable[[str], T]:
 
     checked.__name__ = parse.__name__
     return checked
+
+
+def _ip_list(text: str) -> list[str]:
+    """A comma-separated list of client addresses (or `*`)."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items or any(" " in item or "/" in item for item in items):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of addresses (e.g. 127.0.0.1,10.0.0.5) or *")
+    return items
 
 
 def port_number(text: str) -> int:
@@ -119,6 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
         "(no protection); repeatable. Requests for other hosts get 403 (protection against DNS rebinding)",
     )
     parser.add_argument(
+        "--root-path", type=_option_type(check_root_path), default="", metavar="/PREFIX",
+        help="the public path prefix when a proxy serves the mock under one (https://host/PREFIX/...): Swagger UI, "
+        "the served spec's servers and the banner use it; requests that still carry it are accepted too (default: none)",
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips", type=_ip_list, action="append", default=[], metavar="IP[,IP...]",
+        help="proxies trusted to send X-Forwarded-Prefix (replaces --root-path), X-Forwarded-Host and X-Forwarded-Proto "
+        "(and uvicorn's X-Forwarded-For); '*' trusts any client; repeatable (default: none, the headers are ignored)",
+    )
+    parser.add_argument(
         "--log-format", choices=["text", "json"], default="text",
         help="access and server log lines on stderr as plain text or one JSON object per line (default: %(default)s)",
     )
@@ -170,6 +189,7 @@ def banner(base_url: str, args: argparse.Namespace, store: SessionStore, session
         f"  Health       {base_url}/health",
         f"  Store        {where} (sessions stored: {sessions})",
         *describe_hosts(args),
+        *describe_forwarding(args),
         f"  CORS         {describe_cors(args.cors_origins, args.cors_credentials) if not args.no_cors else 'off (--no-cors)'}",
         *describe_stand_in(args),
         f"  Forced       Prefer: code=, example=, delay= (or ?__code=, ?__example=, ?__delay=) answered here{before and ', never forwarded'}",
@@ -195,6 +215,14 @@ def describe_hosts(args: argparse.Namespace) -> list[str]:
     return lines
 
 
+def describe_forwarding(args: argparse.Namespace) -> list[str]:
+    """The banner's line on the public path prefix and trusted proxies (none without either option)."""
+    if not args.root_path and not args.forwarded_allow_ips:
+        return []
+    trusted = ", ".join(ip for ips in args.forwarded_allow_ips for ip in ips) or "none"
+    return [f"  Root path    {args.root_path or 'none'} (X-Forwarded-Prefix/-Host/-Proto trusted from: {trusted})"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -213,14 +241,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     host, port = sock.getsockname()[:2]
-    base_url = f"http://{host}:{port}"
+    base_url = f"http://{host}:{port}{args.root_path}"
+    trusted = [ip for ips in args.forwarded_allow_ips for ip in ips]
     app = create_mock_app(
         store, cors_origins=args.cors_origins, cors_credentials=args.cors_credentials, latency=args.latency, cors=not args.no_cors,
         stand_in=stand_in, freeze_heap=True, fixtures=records, allowed_hosts=allowed_hosts(args, host),
+        root_path=args.root_path, forwarded_allow_ips=trusted,
     )
     print(banner(base_url, args, store, sessions), flush=True)
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=0.5,  # type: ignore[arg-type]  # uvicorn takes seconds as a float
+        app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=0.5, forwarded_allow_ips=",".join(trusted) or None,  # type: ignore[arg-type]  # uvicorn takes seconds as a float
     )
     # On SIGINT/SIGTERM uvicorn shuts down (the lifespan closes the store), restores the handlers
     # it found and re-raises the signal: these handlers turn that into a quiet exit with status 0.

@@ -3,7 +3,8 @@
 Loud refusals (issue 21, item 7): a `fetch` with `method: "patch"` (fetch upper-cases only DELETE,
 GET, HEAD, OPTIONS, POST and PUT) is refused by the browser with a console message naming the
 method, not "does not have HTTP ok status"; a refused origin's request shows in the mock's log.
-Every request that does not go to loopback fails (a dead proxy).
+Behind an ingress (item 2): Swagger UI served through a prefix-stripping proxy loads its spec
+and tries the API under the prefix. Every request that does not go to loopback fails (a dead proxy).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from mock_server import create_mock_app
@@ -80,3 +83,57 @@ def test_chromium_names_a_lower_case_method_and_the_mock_logs_every_refusal(page
     lines = [record.getMessage() for record in caplog.records]
     assert any("'patch'" in line and "case-sensitive" in line and page_origin in line for line in lines), lines
     assert any(page_origin in line and "GET /health" in line and "hides the answer" in line for line in lines), lines
+
+
+class PrefixStrippingProxy:
+    """An ingress in miniature: serves `upstream` under `prefix`, strips it and says so in X-Forwarded-*."""
+
+    def __init__(self, upstream: str, prefix: str) -> None:
+        self.upstream, self.prefix = upstream, prefix
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if not scope["path"].startswith(self.prefix + "/"):
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b"not under the prefix"})
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"] if k not in (b"host", b"content-length", b"accept-encoding")}
+        host = dict(scope["headers"]).get(b"host", b"").decode()
+        headers.update({"X-Forwarded-Prefix": self.prefix, "X-Forwarded-Host": host, "X-Forwarded-Proto": "http"})
+        target = self.upstream + scope["path"][len(self.prefix):] + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")
+        async with httpx.AsyncClient() as client:
+            answer = await client.request(scope["method"], target, headers=headers, content=body)
+        kept = [(k.encode(), v.encode()) for k, v in answer.headers.items() if k not in ("content-length", "content-encoding", "transfer-encoding")]
+        await send({"type": "http.response.start", "status": answer.status_code, "headers": kept})
+        await send({"type": "http.response.body", "body": answer.content})
+
+
+@needs_chromium
+def test_swagger_ui_behind_a_prefix_stripping_proxy_loads_the_spec_and_tries_the_api_through_the_prefix() -> None:
+    from playwright.sync_api import sync_playwright
+
+    with LiveServer(create_mock_app(forwarded_allow_ips=["127.0.0.1"])) as mock, LiveServer(PrefixStrippingProxy(mock.base_url, "/mock")) as ingress:
+        public = f"http://localhost:{ingress.port}/mock"
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *LOOPBACK_ONLY], headless=True)
+            try:
+                page = browser.new_page()
+                page.goto(public + "/api/v1/ui/")
+                page.wait_for_selector(".opblock-summary-path", timeout=30_000)
+                text = page.content()
+                servers = page.evaluate("url => fetch(url).then(r => r.json()).then(spec => spec.servers)", public + "/api/v1/openapi.json")
+                created = page.evaluate(
+                    "base => fetch(base + '/api/v1/session', {method: 'POST'}).then(r => r.status)", servers[0]["url"]
+                )
+            finally:
+                browser.close()
+    assert "Failed to load API definition" not in text
+    assert servers[0]["url"] == public
+    assert created == 201

@@ -22,6 +22,7 @@ from mock_server.barrier import ResetBarrier, ResetBarrierMiddleware
 from mock_server.cors import JsonCORSMiddleware, cors_options
 from mock_server.examples import ResponseCatalogue
 from mock_server.forced import ScenarioMiddleware
+from mock_server.forwarded import ForwardedMiddleware, check_root_path
 from mock_server.hosts import AllowedHosts, AllowedHostsMiddleware, check_allowed_host
 from mock_server.latency import Latency
 from mock_server.profile import available_profiles, load_profile
@@ -369,3 +370,63 @@ def test_session_contract_diff_against_the_production_profile_shows_productions_
     assert "operation:PATCH /api/v1/session/{session_id}" in ids
     assert any(i.startswith("response-field:GET /api/v1/session/{session_id} 200 data") for i in ids), ids
     assert any("GET /api/v1/session" in i and "405" in i for i in ids), ids
+
+
+# --- 2. root path and X-Forwarded-Prefix ---------------------------------------------------------
+
+
+class Seen:
+    """Notes the scope each request reaches it with."""
+
+    def __init__(self) -> None:
+        self.scopes: list[Any] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.scopes.append(scope)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def forwarded_headers(prefix: str = "/mock") -> dict[str, str]:
+    return {"X-Forwarded-Prefix": prefix, "X-Forwarded-Host": "mock.team.example", "X-Forwarded-Proto": "https"}
+
+
+def test_forwarded_headers_count_only_from_trusted_proxies_and_root_path_is_stripped_when_present() -> None:
+    seen = Seen()
+    trusting = ForwardedMiddleware(seen, trusted=["127.0.0.1"])
+    call(trusting, "GET", "/api/v1/ui/", headers=forwarded_headers())
+    untrusted = ForwardedMiddleware(seen, root_path="/base", trusted=["10.0.0.9"])
+    call(untrusted, "GET", "/api/v1/ui/", headers=forwarded_headers())
+    call(untrusted, "GET", "/base/health")
+    trusted, ignored, prefixed = seen.scopes
+    assert (trusted["root_path"], trusted["scheme"], dict(trusted["headers"])[b"host"]) == ("/mock", "https", b"mock.team.example")
+    assert (ignored["root_path"], ignored["scheme"], dict(ignored["headers"])[b"host"]) == ("/base", "http", b"localhost")
+    assert (prefixed["path"], prefixed["root_path"]) == ("/health", "/base")
+    # Swagger UI's paths follow ASGI's convention (path starts with root_path) for its nested mounts.
+    assert (trusted["path"], ignored["path"]) == ("/mock/api/v1/ui/", "/base/api/v1/ui/")
+    for bad in ["mock", "/api", "/__mock/x", "/a b"]:
+        with pytest.raises(ValueError):
+            check_root_path(bad)
+
+
+def test_behind_a_prefix_swagger_ui_and_the_served_spec_use_the_public_url() -> None:
+    app = create_mock_app(forwarded_allow_ips=["127.0.0.1"], allowed_hosts=["mock.team.example"])
+    ui = call(app, "GET", "/api/v1/ui/", headers=forwarded_headers())
+    spec = call(app, "GET", "/api/v1/openapi.json", headers=forwarded_headers()).json()
+    assert 'url: "/mock/api/v1/openapi.json"' in ui.text
+    assert spec["servers"][0]["url"] == "https://mock.team.example/mock"
+    assert call(app, "GET", "/api/v1/ui", headers=forwarded_headers()).headers["location"].startswith("/mock/api/v1/ui/")
+    rebound = call(app, "GET", "/health", headers={**forwarded_headers(), "X-Forwarded-Host": "evil.example"})
+    assert rebound.status_code == 403  # the forwarded host is the one the allowed-hosts check reads
+    direct = create_mock_app(root_path="/mock")
+    assert call(direct, "GET", "/mock/health").status_code == 200
+    assert 'url: "/mock/api/v1/openapi.json"' in call(direct, "GET", "/api/v1/ui/").text
+
+
+def test_the_command_with_a_root_path_prints_public_urls_that_answer() -> None:
+    with MockProcess("--root-path", "/mock/") as mock:
+        ui = httpx.get(mock.base_url + "/api/v1/ui/")
+        health = httpx.get(mock.base_url + "/health")
+    assert mock.base_url.endswith("/mock") and any("Root path    /mock" in line for line in mock.banner)
+    assert any(line.strip().startswith("Swagger UI") and "/mock/api/v1/ui/" in line for line in mock.banner)
+    assert health.status_code == 200 and 'url: "/mock/api/v1/openapi.json"' in ui.text
