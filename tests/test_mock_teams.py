@@ -27,6 +27,7 @@ from mock_server.hosts import AllowedHosts, AllowedHostsMiddleware, check_allowe
 from mock_server.latency import Latency
 from mock_server.profile import available_profiles, load_profile
 from mock_server.proxy import ProxySettings
+from mock_server.record import Recording
 from mock_server.stand_in import StandIn
 from reference_impl import create_app
 from reference_impl.errors import ApiError
@@ -34,7 +35,7 @@ from reference_impl.serving import LiveServer
 from reference_impl.store import InMemorySessionStore, SessionRecord
 from session_spec import SPEC_PATH, load_spec
 from session_spec.rules import OperationTable
-from tests.mock_process import MockProcess
+from tests.mock_process import MockProcess, run_cli
 from tests.test_mock_layers import Inner, call
 
 SID = uuid.UUID("3f2b8c1e-4d5a-4b6c-8d7e-9f0a1b2c3d4e")
@@ -430,3 +431,47 @@ def test_the_command_with_a_root_path_prints_public_urls_that_answer() -> None:
     assert mock.base_url.endswith("/mock") and any("Root path    /mock" in line for line in mock.banner)
     assert any(line.strip().startswith("Swagger UI") and "/mock/api/v1/ui/" in line for line in mock.banner)
     assert health.status_code == 200 and 'url: "/mock/api/v1/openapi.json"' in ui.text
+
+
+# --- 5. record and replay -------------------------------------------------------------------------
+
+
+def test_a_recording_keeps_created_and_read_sessions_merges_patches_and_drops_deleted_ones(tmp_path: Path) -> None:
+    recording = Recording(tmp_path / "recorded.json", OperationTable(load_spec()))
+    other = "123e4567-e89b-42d3-a456-426614174000"
+    created = json.dumps({"sessionId": str(SID), "message": "Session created successfully"}).encode()
+    stamp = "2026-11-28T16:30:00.123456+00:00"
+    recording.observe("POST", "/api/v1/session", 201, b"", created)
+    recording.observe("PATCH", f"/api/v1/session/{SID}", 200, b'{"data": {"step": 1}}', b'{"message": "ok"}')
+    recording.observe("PATCH", f"/api/v1/session/{SID}", 200, b'{"data": {"more": true}}', b'{"message": "ok"}')
+    recording.observe("POST", f"/api/v1/session/{other}", 201, b"", b'{"message": "created"}')
+    recording.observe("GET", f"/api/v1/session/{other}", 200, b"",
+                      json.dumps({"sessionId": other, "data": {"x": 1}, "createdAt": stamp, "updatedAt": stamp}).encode())
+    recording.observe("GET", "/api/v1/session/3f2b8c1e-0000-4b6c-8d7e-9f0a1b2c3d4e", 404, b"", b'{"detail": "gone"}')
+    recording.observe("DELETE", f"/api/v1/session/{other}", 200, b"", b'{"message": "deleted"}')
+    recording.observe("GET", "/health", 200, b"", b'{"status": "ok"}')
+    recording.write()
+    written = json.loads((tmp_path / "recorded.json").read_text(encoding="utf-8"))
+    assert written == [{"sessionId": str(SID), "data": {"step": 1, "more": True}}]
+    assert [str(record.session_id) for record in mock_cli.read_seed(tmp_path / "recorded.json")] == [str(SID)]
+
+
+def test_record_through_the_proxy_then_replay_offline_with_seed(tmp_path: Path) -> None:
+    file = tmp_path / "recorded.json"
+    with LiveServer(create_app()) as deployment:
+        with MockProcess("--proxy", deployment.base_url, "--record", file) as proxy, httpx.Client(base_url=proxy.base_url) as http:
+            kept = http.post("/api/v1/session").json()["sessionId"]
+            http.patch(f"/api/v1/session/{kept}", json={"data": {"step": "discovery"}})
+            read = http.get(f"/api/v1/session/{kept}").json()
+            dropped = http.post("/api/v1/session").json()["sessionId"]
+            http.delete(f"/api/v1/session/{dropped}")
+            assert any(line.strip().startswith("Record") for line in proxy.banner)
+    with MockProcess("--seed", file) as offline, httpx.Client(base_url=offline.base_url) as http:
+        replayed = http.get(f"/api/v1/session/{kept}").json()
+        gone = http.get(f"/api/v1/session/{dropped}").status_code
+    assert replayed == read and gone == 404
+
+
+def test_record_without_proxy_is_a_one_line_usage_error() -> None:
+    done = run_cli("--record", "x.json")
+    assert done.returncode == 2 and "--record needs --proxy" in done.stderr and len(done.stderr.splitlines()) == 1
