@@ -7,6 +7,8 @@
 - `GET  /__mock/sessions`    the stored sessions: `{"count": N, "sessions": [records]}`
 - `POST /__mock/sessions`    seed sessions from a JSON body in the seed format (see mock_server.seed)
 - `GET  /__mock/violations`  with --proxy: what the proxy found (mock_server.violations)
+- `GET|POST /__mock/namespace[?name=NAME]`  the request's namespace; POST sets the cookie that
+                             chooses one (mock_server.namespaces; not with --proxy)
 - `GET  /__mock/`            this list
 - `GET  /`                   where things are: Swagger UI, the API, the spec, the admin routes
 
@@ -26,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mock_server import namespaces
 from mock_server.barrier import ResetBarrier
 from mock_server.journal import RequestJournal
 from mock_server.seed import SeedError, load_seed, parse_seed
@@ -68,6 +71,8 @@ class AdminRoutes:
             f"{ADMIN_ROOT}/requests": {"GET": self.requests},
             f"{ADMIN_ROOT}/sessions": {"GET": self.sessions, "POST": self.seed},
         }
+        if store is not None and violations is None:  # namespaces: the mock's own store only (not the proxy)
+            self.routes[f"{ADMIN_ROOT}/namespace"] = {"GET": self.namespace, "POST": self.choose_namespace}
         if violations is not None:
             self.routes[f"{ADMIN_ROOT}/violations"] = {"GET": self.violation_summary}
 
@@ -130,6 +135,29 @@ class AdminRoutes:
             "requestsWaitedFor": outcome.waited_for,
             "requestsCancelled": outcome.cancelled,
         })
+
+    async def namespace(self, request: Request) -> Response:
+        """`GET /__mock/namespace`: the namespace this request is in ("" is the default one)."""
+        return JSONResponse({"namespace": namespaces.current.get()})
+
+    async def choose_namespace(self, request: Request) -> Response:
+        """`POST /__mock/namespace?name=NAME`: a cookie that puts this browser's later requests in NAME
+        (`name=` empty: back to the default namespace). The `X-Mock-Namespace` header wins over it."""
+        unknown = sorted(set(request.query_params) - {"name"})
+        if unknown or "name" not in request.query_params:
+            raise ApiError(400, f"Give the namespace as ?name=NAME ({namespaces.NAME_RULE}), or ?name= for the default one")
+        name = request.query_params["name"]
+        if name:
+            try:
+                namespaces.check_name(name)
+            except ValueError as exc:
+                raise ApiError(400, str(exc)) from None
+        response = JSONResponse({"namespace": name, "cookie": namespaces.COOKIE})
+        if name:
+            response.set_cookie(namespaces.COOKIE, name, path="/", samesite="lax")
+        else:
+            response.delete_cookie(namespaces.COOKIE, path="/")
+        return response
 
     async def requests(self, request: Request) -> Response:
         return JSONResponse({"limit": self.journal.limit, "requests": self.journal.entries()})

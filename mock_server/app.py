@@ -28,6 +28,7 @@ from mock_server.hosts import AllowedHosts, AllowedHostsMiddleware
 from mock_server.journal import JournalMiddleware, RequestJournal
 from mock_server.latency import Latency
 from mock_server.lifespan import CloseStoreOnShutdown, FreezeHeapAfterStartup
+from mock_server.namespaces import NamespacedJournal, NamespacedStore, NamespaceMiddleware
 from mock_server.proxy_app import create_proxy_app
 from mock_server.stack import Layer, middlewares, mock_stack, proxy_stack
 from mock_server.stand_in import StandIn
@@ -68,10 +69,11 @@ def create_mock_app(
     prefix, and proxies at `forwarded_allow_ips` may send X-Forwarded-Prefix/-Host/-Proto (mock_server.forwarded).
     """
     stand_in = stand_in if stand_in is not None else StandIn()
-    journal = RequestJournal(journal_size)
+    journal = RequestJournal(journal_size) if stand_in.proxy is not None else NamespacedJournal(journal_size)
     barrier = ResetBarrier(reset_grace_s)
     shared = {
         "forwarded": partial(ForwardedMiddleware, root_path=root_path, trusted=forwarded_allow_ips) if root_path or forwarded_allow_ips else None,
+        "namespaces": NamespaceMiddleware if stand_in.proxy is None else None,  # proxy mode has none
         "barrier": partial(ResetBarrierMiddleware, barrier=barrier, exempt=f"{ADMIN_ROOT}/"),
         "freeze_heap": FreezeHeapAfterStartup if freeze_heap else None,
         "journal": partial(JournalMiddleware, journal=journal, notes_key=stand_in.journal_notes_key, not_journaled=f"{ADMIN_ROOT}/"),
@@ -89,7 +91,11 @@ def create_mock_app(
         )
         proxy.journal = journal  # type: ignore[attr-defined]
         return proxy
-    store = stand_in.wrap_store(store if store is not None else InMemorySessionStore())
+    store = NamespacedStore(
+        stand_in.wrap_store(store if store is not None else InMemorySessionStore()),
+        make=lambda: stand_in.wrap_store(InMemorySessionStore()),
+        fixtures=list(fixtures or []),
+    )
     layers: list[Layer] = []
 
     def declare(reference: list[Any]) -> list[Any]:
@@ -111,11 +117,14 @@ def create_mock_app(
 
 def declared_stack() -> list[Layer]:
     """Every layer the mock can run, in order (for the README's flow section)."""
-    off = dict.fromkeys(["close_store", "forwarded", "barrier", "freeze_heap", "journal", "hosts", "cors", "profile", "body_limit", "admin", "scenarios"])
+    off = dict.fromkeys(["close_store", "forwarded", "namespaces", "barrier", "freeze_heap", "journal", "hosts", "cors", "profile", "body_limit", "admin", "scenarios"])
     return mock_stack(reference_middlewares(load_spec()), **off)
 
 
 def declared_proxy_stack() -> list[Layer]:
     """Every layer the proxy can run, in order (for the README's flow section)."""
-    names = ["server_error", "forwarded", "barrier", "freeze_heap", "journal", "hosts", "cors", "exceptions", "body_limit", "admin", "swagger_ui", "scenarios", "proxy"]
+    names = [
+        "server_error", "forwarded", "namespaces", "barrier", "freeze_heap", "journal", "hosts", "cors", "exceptions", "body_limit", "admin",
+        "swagger_ui", "scenarios", "proxy",
+    ]
     return proxy_stack(**dict.fromkeys(names))

@@ -5,7 +5,8 @@ The layer notes every request in flight (the admin routes aside). A reset then
 2. waits up to `grace_s` (5 s) for the requests that started before it,
 3. cancels those still running: each answers 503 with `Retry-After`, as at shutdown,
 4. runs its clearing only once every one of them has ended,
-so nothing that started before a reset lands in the store or the journal after it.
+so nothing that started before a reset lands in the store or the journal after it. All of this
+within the request's namespace (mock_server.namespaces): a reset never touches other workers' requests.
 
 Cancelling is `Task.cancel()` on the request's own task (uvicorn runs each request in one); the
 layer turns that cancellation back into an answer (`Task.uncancel()`), and lets any other
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mock_server import namespaces
 from reference_impl.errors import error_response
 
 T = TypeVar("T")
@@ -36,6 +38,7 @@ class InFlight:
     """One request in flight: its task, and why the barrier cancelled it (None: not cancelled)."""
 
     task: asyncio.Task[Any] | None
+    namespace: str = ""
     cancelled: str | None = None
     started_answer: bool = False
     done: asyncio.Event | None = None  # made only when a reset waits for this request
@@ -56,13 +59,14 @@ class ResetBarrier:
     def __init__(self, grace_s: float = GRACE_S) -> None:
         self.grace_s = grace_s
         self.in_flight: set[InFlight] = set()
-        self._open: asyncio.Event | None = None  # None: no reset running
-        self._lock: asyncio.Lock | None = None
+        self._open: dict[str, asyncio.Event] = {}  # by namespace: the resets running
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def enter(self) -> InFlight:
-        while self._open is not None:  # a reset is running: wait for it to finish
-            await self._open.wait()
-        note = InFlight(asyncio.current_task())
+        namespace = namespaces.current.get()
+        while (opened := self._open.get(namespace)) is not None:  # a reset of this namespace is running
+            await opened.wait()
+        note = InFlight(asyncio.current_task(), namespace)
         self.in_flight.add(note)
         return note
 
@@ -73,12 +77,12 @@ class ResetBarrier:
 
     async def reset(self, clear: Callable[[], Awaitable[T]]) -> ResetOutcome:
         """Wait for (then cancel) the requests in flight, run `clear`, and let held requests go on."""
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:  # two resets at once run one after the other
-            self._open = asyncio.Event()
+        namespace = namespaces.current.get()
+        lock = self._locks.setdefault(namespace, asyncio.Lock())
+        async with lock:  # two resets at once run one after the other
+            self._open[namespace] = asyncio.Event()
             try:
-                before = list(self.in_flight)
+                before = [note for note in self.in_flight if note.namespace == namespace]
                 for note in before:
                     note.done = asyncio.Event()
                 pending = {asyncio.ensure_future(note.done.wait()) for note in before if note.done is not None}
@@ -94,8 +98,7 @@ class ResetBarrier:
                         await asyncio.wait(pending)
                 return ResetOutcome(len(before), cancelled, await clear())
             finally:
-                opened, self._open = self._open, None
-                opened.set()
+                self._open.pop(namespace).set()
 
 
 class ResetBarrierMiddleware:

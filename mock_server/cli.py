@@ -89,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Serve the midPilot session API mock for frontend development: the reference implementation "
             "of openapi.yaml (request and response validation on) with CORS, forced responses "
             "(Prefer: code=500, example=NAME, delay=MS, or ?__code=/__example=/__delay=), latency, seed "
-            "data and admin routes under /__mock/ (reset, requests, sessions)."
+            "data and admin routes under /__mock/ (reset, requests, sessions, namespace). A request's X-Mock-Namespace "
+            "header (or session_mock_ns cookie, set by POST /__mock/namespace?name=NAME) gives it a namespace of its own: "
+            "sessions, journal and reset apart, starting from the --seed fixtures."
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {toolkit_version()}")

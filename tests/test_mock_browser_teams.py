@@ -4,12 +4,14 @@ Loud refusals (issue 21, item 7): a `fetch` with `method: "patch"` (fetch upper-
 GET, HEAD, OPTIONS, POST and PUT) is refused by the browser with a console message naming the
 method, not "does not have HTTP ok status"; a refused origin's request shows in the mock's log.
 Behind an ingress (item 2): Swagger UI served through a prefix-stripping proxy loads its spec
-and tries the API under the prefix. Every request that does not go to loopback fails (a dead proxy).
+and tries the API under the prefix. State per worker (item 4): two browser contexts, each with its
+own `X-Mock-Namespace` (Playwright's `extraHTTPHeaders`), have their own sessions and reset. Every request that does not go to loopback fails (a dead proxy).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import pytest
 
 from mock_server import create_mock_app
 from reference_impl.serving import LiveServer
+from reference_impl.store import SessionRecord
 from tests.static_pages import serve_folder
 from tests.test_mock_browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -137,3 +140,37 @@ def test_swagger_ui_behind_a_prefix_stripping_proxy_loads_the_spec_and_tries_the
     assert "Failed to load API definition" not in text
     assert servers[0]["url"] == public
     assert created == 201
+
+
+@needs_chromium
+def test_two_browser_contexts_in_parallel_each_have_their_own_sessions_and_reset(page_port: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    fixture = SessionRecord(uuid.UUID("3f2b8c1e-4d5a-4b6c-8d7e-9f0a1b2c3d4e"), {"user": "fixture"})
+    page_origin = f"http://localhost:{page_port}/index.html"
+    create = "api => fetch(api + '/api/v1/session', {method: 'POST'}).then(r => r.json()).then(b => b.sessionId)"
+    status = "url => fetch(url).then(r => r.status)"
+    with LiveServer(create_mock_app(fixtures=[fixture])) as mock, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *LOOPBACK_ONLY], headless=True)
+        try:
+            pages = []
+            for worker in ("w1", "w2"):
+                context = browser.new_context(extra_http_headers={"X-Mock-Namespace": worker})
+                page = context.new_page()
+                page.goto(page_origin)
+                pages.append(page)
+            one, two = pages
+            # Both workers start their requests before either reads: they run side by side.
+            one.evaluate("api => { window.created = fetch(api + '/api/v1/session', {method: 'POST'}).then(r => r.json()); }", mock.base_url)
+            sid_two = two.evaluate(create, mock.base_url)
+            sid_one = one.evaluate("() => window.created.then(b => b.sessionId)")
+            api = mock.base_url + "/api/v1/session/"
+            cross = [one.evaluate(status, api + sid_two), two.evaluate(status, api + sid_one)]
+            own = [one.evaluate(status, api + sid_one), two.evaluate(status, api + sid_two)]
+            fixtures = [page.evaluate(status, api + str(fixture.session_id)) for page in pages]
+            one.evaluate("api => fetch(api + '/__mock/reset', {method: 'POST'}).then(r => r.status)", mock.base_url)
+            after = [one.evaluate(status, api + sid_one), two.evaluate(status, api + sid_two), one.evaluate(status, api + str(fixture.session_id))]
+        finally:
+            browser.close()
+    assert cross == [404, 404] and own == [200, 200] and fixtures == [200, 200]
+    assert after == [404, 200, 200]

@@ -28,6 +28,7 @@ from mock_server.latency import Latency
 from mock_server.profile import available_profiles, load_profile
 from mock_server.proxy import ProxySettings
 from mock_server.record import Recording
+from mock_server.seed import load_seed
 from mock_server.stand_in import StandIn
 from reference_impl import create_app
 from reference_impl.errors import ApiError
@@ -475,3 +476,59 @@ def test_record_through_the_proxy_then_replay_offline_with_seed(tmp_path: Path) 
 def test_record_without_proxy_is_a_one_line_usage_error() -> None:
     done = run_cli("--record", "x.json")
     assert done.returncode == 2 and "--record needs --proxy" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+# --- 4. state per worker: namespaces --------------------------------------------------------------
+
+
+def test_each_namespace_has_its_own_sessions_journal_and_reset_and_starts_from_the_fixtures() -> None:
+    fixture = SessionRecord(SID, {"user": "fixture"})
+
+    async def scenario() -> dict[str, Any]:
+        app = create_mock_app(fixtures=[fixture])
+        await load_seed(app.store, [fixture])  # the default namespace is seeded by the command
+        seen: dict[str, Any] = {}
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
+            one, two = {"X-Mock-Namespace": "w1"}, {"X-Mock-Namespace": "w2"}
+            sid_one = (await client.post("/api/v1/session", headers=one)).json()["sessionId"]
+            sid_two = (await client.post("/api/v1/session", headers=two)).json()["sessionId"]
+            seen["cross"] = [(await client.get(f"/api/v1/session/{sid_one}", headers=h)).status_code for h in (one, two, {})]
+            seen["fixture"] = [(await client.get(f"/api/v1/session/{SID}", headers=h)).status_code for h in (one, two, {})]
+            seen["journal"] = [len((await client.get("/__mock/requests", headers=h)).json()["requests"]) for h in (one, two, {})]
+            seen["reset"] = (await client.post("/__mock/reset", headers=one)).json()
+            seen["after"] = [(await client.get(f"/api/v1/session/{s}", headers=h)).status_code for s, h in ((sid_one, one), (sid_two, two))]
+            seen["counts"] = [(await client.get("/__mock/sessions", headers=h)).json()["count"] for h in (one, two, {})]
+            cookie = await client.post("/__mock/namespace?name=w2")
+            seen["cookie"] = cookie.headers["set-cookie"]
+            seen["by_cookie"] = (await client.get(f"/api/v1/session/{sid_two}", cookies={"session_mock_ns": "w2"})).status_code
+            seen["bad"] = await client.get("/health", headers={"X-Mock-Namespace": "../etc"})
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen["cross"] == [200, 404, 404] and seen["fixture"] == [200, 200, 200]
+    assert seen["journal"] == [3, 3, 2]
+    assert seen["reset"]["sessionsRemoved"] == 2 and seen["reset"]["fixturesRestored"] == 1
+    assert seen["after"] == [404, 200] and seen["counts"] == [1, 2, 1]
+    assert seen["cookie"].startswith("session_mock_ns=w2") and seen["by_cookie"] == 200
+    assert seen["bad"].status_code == 400 and "not a namespace name" in seen["bad"].json()["detail"]
+
+
+def test_a_reset_waits_only_for_requests_of_its_own_namespace() -> None:
+    async def scenario() -> tuple[Any, httpx.Response]:
+        app = create_mock_app(latency=Latency.parse("60000"), reset_grace_s=0.05)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
+            await client.get("/__mock/requests")
+            slow = asyncio.ensure_future(client.post("/api/v1/session", headers={"X-Mock-Namespace": "w2"}))
+            await asyncio.sleep(0.05)
+            other = (await client.post("/__mock/reset", headers={"X-Mock-Namespace": "w1"})).json()
+            own = (await client.post("/__mock/reset", headers={"X-Mock-Namespace": "w2"})).json()
+            return (other, own), await slow
+
+    (other, own), slow = asyncio.run(scenario())
+    assert (other["requestsWaitedFor"], other["requestsCancelled"]) == (0, 0)
+    assert (own["requestsWaitedFor"], own["requestsCancelled"]) == (1, 1) and slow.status_code == 503
+
+
+def test_the_proxy_has_no_namespaces() -> None:
+    proxy = create_mock_app(stand_in=StandIn(proxy=ProxySettings("http://127.0.0.1:9")))
+    assert call(proxy, "POST", "/__mock/namespace?name=w1").status_code == 404
