@@ -30,6 +30,7 @@ from mock_server.latency import Latency
 from mock_server.lifespan import CloseStoreOnShutdown, FreezeHeapAfterStartup
 from mock_server.namespaces import NamespacedJournal, NamespacedStore, NamespaceMiddleware
 from mock_server.proxy_app import create_proxy_app
+from mock_server.sqlite_store import SqliteSessionStore
 from mock_server.stack import Layer, middlewares, mock_stack, proxy_stack
 from mock_server.stand_in import StandIn
 from reference_impl import create_app
@@ -91,11 +92,13 @@ def create_mock_app(
         )
         proxy.journal = journal  # type: ignore[attr-defined]
         return proxy
-    store = NamespacedStore(
-        stand_in.wrap_store(store if store is not None else InMemorySessionStore()),
-        make=lambda: stand_in.wrap_store(InMemorySessionStore()),
-        fixtures=list(fixtures or []),
-    )
+    base = store if store is not None else InMemorySessionStore()
+
+    def namespace_store(name: str) -> SessionStore:
+        """A namespace's own store: a table of the state file, or memory (mock_server.namespaces)."""
+        return stand_in.wrap_store(base.namespace(name) if isinstance(base, SqliteSessionStore) else InMemorySessionStore())
+
+    store = NamespacedStore(stand_in.wrap_store(base), make=namespace_store, fixtures=list(fixtures or []))
     layers: list[Layer] = []
 
     def declare(reference: list[Any]) -> list[Any]:

@@ -8,8 +8,8 @@ request is in the default namespace: the mock behaves as it always did.
 `NamespaceMiddleware` puts the request's namespace in a context variable; `NamespacedStore` and
 `NamespacedJournal` answer for the namespace of the request they serve; the reset barrier
 (mock_server.barrier) waits only for the requests of the resetting namespace. A namespace starts
-from the `--seed` fixtures when first used. Namespaces other than the default live in memory
-(with `--state-file` too: the state file keeps the default namespace only). Proxy mode has none.
+from the `--seed` fixtures when first used. With `--state-file` each namespace is a table of the
+one file (mock_server.sqlite_store), so the file keeps every namespace. Proxy mode has none.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class NamespacedStore(SessionStore):
     """The store of the current request's namespace: `default` for the default one, else one made
     by `make` and loaded with `fixtures` when the namespace is first used."""
 
-    def __init__(self, default: SessionStore, make: Callable[[], SessionStore], fixtures: list[SessionRecord]) -> None:
+    def __init__(self, default: SessionStore, make: Callable[[str], SessionStore], fixtures: list[SessionRecord]) -> None:
         self.default = default
         self.make = make
         self.fixtures = fixtures
@@ -99,7 +99,7 @@ class NamespacedStore(SessionStore):
             return self.default
         store = self.others.get(name)
         if store is None:
-            store = self.others[name] = self.make()
+            store = self.others[name] = self.make(name)
             await load_seed(store, self.fixtures)
         return store
 

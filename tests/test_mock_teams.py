@@ -532,3 +532,15 @@ def test_a_reset_waits_only_for_requests_of_its_own_namespace() -> None:
 def test_the_proxy_has_no_namespaces() -> None:
     proxy = create_mock_app(stand_in=StandIn(proxy=ProxySettings("http://127.0.0.1:9")))
     assert call(proxy, "POST", "/__mock/namespace?name=w1").status_code == 404
+
+
+def test_the_state_file_keeps_every_namespace_across_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "mock.db"
+    with MockProcess("--state-file", state) as mock:
+        sid = httpx.post(mock.base_url + "/api/v1/session", headers={"X-Mock-Namespace": "w1"}).json()["sessionId"]
+        httpx.patch(mock.base_url + f"/api/v1/session/{sid}", json={"data": {"step": 1}}, headers={"X-Mock-Namespace": "w1"})
+    with MockProcess("--state-file", state) as again:
+        kept = httpx.get(again.base_url + f"/api/v1/session/{sid}", headers={"X-Mock-Namespace": "w1"})
+        elsewhere = [httpx.get(again.base_url + f"/api/v1/session/{sid}", headers=h).status_code for h in ({"X-Mock-Namespace": "w2"}, {})]
+    assert kept.status_code == 200 and kept.json()["data"] == {"step": 1}
+    assert elsewhere == [404, 404]
