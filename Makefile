@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-stamp
+RUNTIME = $(VENV)/.runtime-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8090
 PYENV  ?= $(HOME)/.pyenv/versions
@@ -16,7 +17,7 @@ VENV_STALE = FORCE
 endif
 # The quick subset `test-fast` runs (what CI runs on 3.13 and `test-pythons` on each Python):
 # everything but the browser tests, the wheel build and the long conformance-suite runs.
-FAST_IGNORE = --ignore=tests/test_docs_browser.py --ignore=tests/test_mock_browser.py \
+FAST_IGNORE = --ignore=tests/test_docs_browser.py --ignore=tests/test_mock_browser.py --ignore=tests/test_mock_browser_teams.py \
               --ignore=tests/test_wheel.py --ignore=tests/test_contract_cli.py --ignore=tests/test_contract_suite.py \
               --ignore=tests/test_contract_stops.py
 
@@ -24,15 +25,21 @@ FAST_IGNORE = --ignore=tests/test_docs_browser.py --ignore=tests/test_mock_brows
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml $(VENV_STALE)
+# Two stamps: the runtime (the package alone: what `make serve` needs) and, on top of it, the test
+# tools (`make test`, `make lint`: Playwright, mypy, ruff, twine, ...).
+$(RUNTIME): pyproject.toml $(VENV_STALE)
 	@test -n "$(WANT_PYTHON)" || { echo "$(PYTHON) does not run; set PYTHON=/path/to/python3.11+"; exit 1; }
 	@if [ "$(WANT_PYTHON)" != "$(HAVE_PYTHON)" ]; then \
 	  echo "(re)building $(VENV) with $(PYTHON) ($(WANT_PYTHON))"; rm -rf $(VENV); $(PYTHON) -m venv $(VENV); fi
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-serve: $(STAMP)  ## serve session-mock (the API, Swagger UI, /__mock/ admin) on http://$(HOST):$(PORT)
+serve: $(RUNTIME)  ## serve session-mock (the API, Swagger UI, /__mock/ admin) on http://$(HOST):$(PORT); runtime only, no test tools
 	$(VENV)/bin/session-mock --host $(HOST) --port $(PORT) $(MOCK_ARGS)
 
 docs: $(STAMP)  ## build the static documentation site into site/

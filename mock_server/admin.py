@@ -1,10 +1,14 @@
 """The one admin router: `/__mock/...` and `/`, kept apart from the session API's paths.
 
-- `POST /__mock/reset`       empty the store, the request journal and (with --proxy) the violation totals
+- `POST /__mock/reset`       a barrier: waits up to 5 s for requests in flight (then cancels them: 503),
+                             holds new ones, then empties the journal, (with --proxy) the violation
+                             totals and the store, and restores the --seed fixtures (`?fixtures=none`: leaves it empty)
 - `GET  /__mock/requests`    the journal of the last N requests (method, path, query, status, time)
 - `GET  /__mock/sessions`    the stored sessions: `{"count": N, "sessions": [records]}`
 - `POST /__mock/sessions`    seed sessions from a JSON body in the seed format (see mock_server.seed)
 - `GET  /__mock/violations`  with --proxy: what the proxy found (mock_server.violations)
+- `GET|POST /__mock/namespace[?name=NAME]`  the request's namespace; POST sets the cookie that
+                             chooses one (mock_server.namespaces; not with --proxy)
 - `GET  /__mock/`            this list
 - `GET  /`                   where things are: Swagger UI, the API, the spec, the admin routes
 
@@ -24,11 +28,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mock_server import namespaces
+from mock_server.barrier import ResetBarrier
 from mock_server.journal import RequestJournal
 from mock_server.seed import SeedError, load_seed, parse_seed
 from mock_server.violations import ViolationLog
 from reference_impl.errors import ApiError, RequestValidationError
-from reference_impl.store import SessionStore
+from reference_impl.store import SessionRecord, SessionStore
 from session_spec.rules import JsonBodyError, allow_header, is_json_media_type, parse_json
 
 ADMIN_ROOT = "/__mock"
@@ -43,11 +49,21 @@ class AdminRoutes:
     to seed or list sessions, which live in the deployment (the proxy app has no `store`).
     """
 
-    def __init__(self, app: ASGIApp, store: SessionStore | None, journal: RequestJournal, violations: ViolationLog | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        store: SessionStore | None,
+        journal: RequestJournal,
+        violations: ViolationLog | None = None,
+        barrier: ResetBarrier | None = None,
+        fixtures: list[SessionRecord] | None = None,
+    ) -> None:
         self.app = app
         self.store = store
         self.journal = journal
         self.violations = violations
+        self.barrier = barrier if barrier is not None else ResetBarrier()
+        self.fixtures = list(fixtures or [])  # the --seed records a reset restores
         self.routes: dict[str, dict[str, AdminRoute]] = {
             "/": {"GET": self.root},
             f"{ADMIN_ROOT}/": {"GET": self.index},
@@ -55,6 +71,8 @@ class AdminRoutes:
             f"{ADMIN_ROOT}/requests": {"GET": self.requests},
             f"{ADMIN_ROOT}/sessions": {"GET": self.sessions, "POST": self.seed},
         }
+        if store is not None and violations is None:  # namespaces: the mock's own store only (not the proxy)
+            self.routes[f"{ADMIN_ROOT}/namespace"] = {"GET": self.namespace, "POST": self.choose_namespace}
         if violations is not None:
             self.routes[f"{ADMIN_ROOT}/violations"] = {"GET": self.violation_summary}
 
@@ -89,14 +107,57 @@ class AdminRoutes:
         })
 
     async def reset(self, request: Request) -> Response:
-        removed = 0
-        if self.store is not None:
-            removed = await self.store.count()
-            await self.store.clear()
-        self.journal.clear()
-        if self.violations is not None:
-            self.violations.clear()
-        return JSONResponse({"message": "Mock reset", "sessionsRemoved": removed})
+        """`POST /__mock/reset[?fixtures=seed|none]`: the barrier (mock_server.barrier), then the clearing."""
+        unknown = sorted(set(request.query_params) - {"fixtures"})
+        if unknown:
+            raise ApiError(400, f"Unknown reset parameter {', '.join(unknown)}; the only one is fixtures=seed|none")
+        fixtures = request.query_params.get("fixtures", "seed")
+        if fixtures not in ("seed", "none"):
+            raise ApiError(400, f"fixtures={fixtures!r} is not seed (restore the --seed fixtures, the default) or none (leave the store empty)")
+        restore = self.fixtures if fixtures == "seed" and self.store is not None else []
+
+        async def clear() -> int:
+            removed = 0
+            if self.store is not None:
+                removed = await self.store.count()
+                await self.store.clear()
+                await load_seed(self.store, restore)
+            self.journal.clear()
+            if self.violations is not None:
+                self.violations.clear()
+            return removed
+
+        outcome = await self.barrier.reset(clear)
+        return JSONResponse({
+            "message": "Mock reset",
+            "sessionsRemoved": outcome.cleared,
+            "fixturesRestored": len(restore),
+            "requestsWaitedFor": outcome.waited_for,
+            "requestsCancelled": outcome.cancelled,
+        })
+
+    async def namespace(self, request: Request) -> Response:
+        """`GET /__mock/namespace`: the namespace this request is in ("" is the default one)."""
+        return JSONResponse({"namespace": namespaces.current.get()})
+
+    async def choose_namespace(self, request: Request) -> Response:
+        """`POST /__mock/namespace?name=NAME`: a cookie that puts this browser's later requests in NAME
+        (`name=` empty: back to the default namespace). The `X-Mock-Namespace` header wins over it."""
+        unknown = sorted(set(request.query_params) - {"name"})
+        if unknown or "name" not in request.query_params:
+            raise ApiError(400, f"Give the namespace as ?name=NAME ({namespaces.NAME_RULE}), or ?name= for the default one")
+        name = request.query_params["name"]
+        if name:
+            try:
+                namespaces.check_name(name)
+            except ValueError as exc:
+                raise ApiError(400, str(exc)) from None
+        response = JSONResponse({"namespace": name, "cookie": namespaces.COOKIE})
+        if name:
+            response.set_cookie(namespaces.COOKIE, name, path="/", samesite="lax")
+        else:
+            response.delete_cookie(namespaces.COOKIE, path="/")
+        return response
 
     async def requests(self, request: Request) -> Response:
         return JSONResponse({"limit": self.journal.limit, "requests": self.journal.entries()})

@@ -16,6 +16,8 @@ import uvicorn
 from mock_server.app import create_mock_app
 from mock_server.cors import check_origin
 from mock_server.cors import describe as describe_cors
+from mock_server.forwarded import check_root_path
+from mock_server.hosts import AllowedHosts, check_allowed_host
 from mock_server.latency import Latency
 from mock_server.logs import configure_logging
 from mock_server.seed import SeedError, load_seed, parse_seed
@@ -61,6 +63,14 @@ def _option_type(parse: Callable[[str], T]) -> Callable[[str], T]:
     return checked
 
 
+def _ip_list(text: str) -> list[str]:
+    """A comma-separated list of client addresses (or `*`)."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items or any(" " in item or "/" in item for item in items):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of addresses (e.g. 127.0.0.1,10.0.0.5) or *")
+    return items
+
+
 def port_number(text: str) -> int:
     """A TCP port, 0 to 65535 (0: the system picks a free one)."""
     try:
@@ -79,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Serve the midPilot session API mock for frontend development: the reference implementation "
             "of openapi.yaml (request and response validation on) with CORS, forced responses "
             "(Prefer: code=500, example=NAME, delay=MS, or ?__code=/__example=/__delay=), latency, seed "
-            "data and admin routes under /__mock/ (reset, requests, sessions)."
+            "data and admin routes under /__mock/ (reset, requests, sessions, namespace). A request's X-Mock-Namespace "
+            "header (or session_mock_ns cookie, set by POST /__mock/namespace?name=NAME) gives it a namespace of its own: "
+            "sessions, journal and reset apart, starting from the --seed fixtures."
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {toolkit_version()}")
@@ -99,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--seed", type=Path, metavar="FILE",
         help='load sessions at start-up from a JSON array of {"sessionId", "data", "createdAt"?, "updatedAt"?} '
-        "(the same format as POST /__mock/sessions); seeded ids replace stored ones",
+        "(the same format as POST /__mock/sessions); seeded ids replace stored ones; POST /__mock/reset "
+        "restores them (POST /__mock/reset?fixtures=none leaves the store empty)",
     )
     parser.add_argument(
         "--latency", type=_option_type(Latency.parse), default=Latency(), metavar="MS|MIN-MAX",
@@ -109,6 +122,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--state-file", type=Path, metavar="PATH",
         help="keep sessions in this SQLite file so they survive restarts and kill -9 (created if missing); "
         "without it sessions live in memory only",
+    )
+    parser.add_argument(
+        "--allowed-host", action="append", default=[], metavar="NAME", dest="allowed_hosts", type=_option_type(check_allowed_host),
+        help="a Host name the mock answers to besides the loopback names (localhost, *.localhost, 127.0.0.1, [::1]) and "
+        "the address it is bound to: e.g. the ingress's name, or *.example.com for any name under it, or * for any "
+        "(no protection); repeatable. Requests for other hosts get 403 (protection against DNS rebinding)",
+    )
+    parser.add_argument(
+        "--root-path", type=_option_type(check_root_path), default="", metavar="/PREFIX",
+        help="the public path prefix when a proxy serves the mock under one (https://host/PREFIX/...): Swagger UI, "
+        "the served spec's servers and the banner use it; requests that still carry it are accepted too (default: none)",
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips", type=_ip_list, action="append", default=[], metavar="IP[,IP...]",
+        help="proxies trusted to send X-Forwarded-Prefix (replaces --root-path), X-Forwarded-Host and X-Forwarded-Proto "
+        "(and uvicorn's X-Forwarded-For); '*' trusts any client; repeatable (default: none, the headers are ignored)",
     )
     parser.add_argument(
         "--log-format", choices=["text", "json"], default="text",
@@ -150,6 +179,9 @@ def bind(host: str, port: int) -> socket.socket:
 
 def banner(base_url: str, args: argparse.Namespace, store: SessionStore, sessions: int) -> str:
     where = f"state file {args.state_file}" if args.state_file else "memory"
+    if args.proxy:
+        where = f"the deployment at {args.proxy} (proxied; nothing stored here)"
+    before = " before forwarding" if args.proxy else ""
     return "\n".join([
         f"session-mock listening on {base_url}",
         f"  API          {base_url}/api/v1/session",
@@ -158,10 +190,39 @@ def banner(base_url: str, args: argparse.Namespace, store: SessionStore, session
         f"  Admin        {base_url}/__mock/reset (POST), {base_url}/__mock/requests (GET), {base_url}/__mock/sessions (POST)",
         f"  Health       {base_url}/health",
         f"  Store        {where} (sessions stored: {sessions})",
+        *describe_hosts(args),
+        *describe_forwarding(args),
         f"  CORS         {describe_cors(args.cors_origins, args.cors_credentials) if not args.no_cors else 'off (--no-cors)'}",
         *describe_stand_in(args),
-        f"  Latency      {args.latency}",
+        f"  Forced       Prefer: code=, example=, delay= (or ?__code=, ?__example=, ?__delay=) answered here{before and ', never forwarded'}",
+        f"  Latency      {args.latency}{before}" if args.latency.high_ms else "  Latency      none (--latency MS or MIN-MAX adds some)",
     ])
+
+
+def allowed_hosts(args: argparse.Namespace, bound: str) -> list[str]:
+    """The names the mock answers to besides the loopback names: the bound address and --allowed-host."""
+    wildcard = bound in ("0.0.0.0", "::", "")
+    return [*([] if wildcard else [bound]), *args.allowed_hosts]
+
+
+def describe_hosts(args: argparse.Namespace) -> list[str]:
+    """The banner's lines on allowed hosts; `--host 0.0.0.0` users are told what other machines need."""
+    hosts = AllowedHosts(allowed_hosts(args, args.host))
+    lines = [f"  Hosts        {hosts.describe()} (other Host names get 403; --allowed-host NAME adds one)"]
+    if args.host in ("0.0.0.0", "::") and not hosts.any:
+        lines.append(
+            f"               (--host {args.host}: other machines reach this one by a name or address that is not loopback; "
+            "pass it with --allowed-host, e.g. --allowed-host 192.168.1.20 or --allowed-host mock.example.com)"
+        )
+    return lines
+
+
+def describe_forwarding(args: argparse.Namespace) -> list[str]:
+    """The banner's line on the public path prefix and trusted proxies (none without either option)."""
+    if not args.root_path and not args.forwarded_allow_ips:
+        return []
+    trusted = ", ".join(ip for ips in args.forwarded_allow_ips for ip in ips) or "none"
+    return [f"  Root path    {args.root_path or 'none'} (X-Forwarded-Prefix/-Host/-Proto trusted from: {trusted})"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,14 +243,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     host, port = sock.getsockname()[:2]
-    base_url = f"http://{host}:{port}"
+    base_url = f"http://{host}:{port}{args.root_path}"
+    trusted = [ip for ips in args.forwarded_allow_ips for ip in ips]
     app = create_mock_app(
         store, cors_origins=args.cors_origins, cors_credentials=args.cors_credentials, latency=args.latency, cors=not args.no_cors,
-        stand_in=stand_in, freeze_heap=True,
+        stand_in=stand_in, freeze_heap=True, fixtures=records, allowed_hosts=allowed_hosts(args, host),
+        root_path=args.root_path, forwarded_allow_ips=trusted,
     )
     print(banner(base_url, args, store, sessions), flush=True)
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=0.5,  # type: ignore[arg-type]  # uvicorn takes seconds as a float
+        app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=0.5, forwarded_allow_ips=",".join(trusted) or None,  # type: ignore[arg-type]  # uvicorn takes seconds as a float
     )
     # On SIGINT/SIGTERM uvicorn shuts down (the lifespan closes the store), restores the handlers
     # it found and re-raises the signal: these handlers turn that into a quiet exit with status 0.

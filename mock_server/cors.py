@@ -11,10 +11,18 @@
   `Access-Control-Allow-Private-Network: true` for allowed origins (WICG Private Network Access).
 - A refused preflight answers 400 in JSON, `{"detail": "CORS preflight refused: ..."}`, like every
   other error of the mock.
+- Loud refusals: every refused preflight, and every request from a refused origin (answered, but
+  without CORS headers: the browser hides the answer from the page), is one WARNING line on the
+  `session_mock.cors` logger naming the origin, the method and the reason.
+- Methods are case-sensitive (Fetch upper-cases only DELETE, GET, HEAD, OPTIONS, POST and PUT): a
+  preflight for `patch` answers 200 without `patch` (nor `PATCH`) in `Access-Control-Allow-Methods`,
+  so the browser's console names the method (instead of "does not have HTTP ok status"), and the
+  log line says that methods are case-sensitive.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +30,7 @@ from urllib.parse import urlsplit
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from reference_impl.errors import error_response
 
@@ -36,6 +45,7 @@ _REFUSALS = {
     "headers": "a requested header is not allowed",
     "private-network": "Private Network Access is not allowed",
 }
+log = logging.getLogger("session_mock.cors")
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -105,10 +115,42 @@ def check_origin(text: str) -> str:
     return text
 
 
+def _own_origin(scope: Scope, headers: Headers) -> str:
+    """The origin the request was sent to (a same-origin request's `Origin` is this)."""
+    return f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
+
+
 class JsonCORSMiddleware(CORSMiddleware):
-    """Starlette's `CORSMiddleware`, with a refused preflight answered as JSON that names the reason."""
+    """Starlette's `CORSMiddleware`: refusals answered as JSON naming the reason and logged (see the module docstring)."""
+
+    async def simple_response(self, scope: Scope, receive: Receive, send: Send, request_headers: Headers) -> None:
+        origin = request_headers.get("origin")
+        if origin is not None and not self.is_allowed_origin(origin) and origin != _own_origin(scope, request_headers):
+            log.warning(
+                "CORS refused origin %s for %s %s (not allowed, see --cors-origin): answered without CORS headers, "
+                "so the browser hides the answer from the page", origin, scope["method"], scope["path"],
+            )
+        await super().simple_response(scope, receive, send, request_headers)
 
     def preflight_response(self, request_headers: Headers) -> Response:
+        origin = request_headers.get("origin")
+        method = request_headers.get("access-control-request-method", "")
+        if method not in self.allow_methods and method.upper() in self.allow_methods:
+            # Answered as for the upper-case method, but without it among the allowed methods: Chromium
+            # compares the upper-cased method with the list, so only its absence makes the console say
+            # "Method patch is not allowed by Access-Control-Allow-Methods" (and the request is never sent;
+            # uvicorn's parser would refuse its lower-case method line with a bare 400).
+            raw = [(k, method.upper().encode("latin-1") if k == b"access-control-request-method" else v) for k, v in request_headers.raw]
+            response = super().preflight_response(Headers(raw=raw))
+            if response.status_code == 200:
+                allowed = [m for m in response.headers["access-control-allow-methods"].split(", ") if m != method.upper()]
+                response.headers["access-control-allow-methods"] = ", ".join(allowed)
+                log.warning(
+                    "CORS preflight from %s for method %r: methods are case-sensitive, and the browser sends %r as written "
+                    "(fetch upper-cases only DELETE, GET, HEAD, OPTIONS, POST and PUT): %r is not among the allowed methods; "
+                    "send %r", origin, method, method, method, method.upper(),
+                )
+                return response
         response = super().preflight_response(request_headers)
         if response.status_code == 200:
             return response
@@ -122,4 +164,5 @@ class JsonCORSMiddleware(CORSMiddleware):
         # Private Network Access is granted only together with an allowed origin.
         dropped = ("content-type", "content-length", "access-control-allow-private-network")
         headers = {k: v for k, v in response.headers.items() if k not in dropped}
+        log.warning("CORS preflight refused for origin %s, method %s: %s (answered 400)", origin, method, "; ".join(reasons))
         return error_response(400, "CORS preflight refused: " + "; ".join(reasons), headers)

@@ -21,15 +21,15 @@ from collections.abc import Awaitable, Callable
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mock_server.barrier import IN_FLIGHT, RETRY_AFTER_SECONDS
 from mock_server.examples import DocumentedResponse, ResponseCatalogue
 from mock_server.latency import Latency
 from mock_server.scenarios import Scenario, read_scenario
 from reference_impl.errors import ApiError, error_response
-from session_spec.rules import MalformedId, parse_session_id
+from session_spec.rules import MalformedId, OperationTable, parse_session_id
 
-# Statuses a gateway in front of any deployment answers, and the seconds a 503 asks clients to wait.
+# Statuses a gateway in front of any deployment answers (a 503 asks clients to wait RETRY_AFTER_SECONDS).
 GATEWAY_STATUSES = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
-RETRY_AFTER_SECONDS = 1
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -38,9 +38,12 @@ def _operation_id(scope: Scope) -> str | None:
     return operation_id
 
 
-def _request_session_id(scope: Scope) -> uuid.UUID | None:
+def _request_session_id(scope: Scope, operations: OperationTable | None = None) -> uuid.UUID | None:
     """The session id the request's path names (any accepted spelling), or None."""
     raw = scope.get("path_params", {}).get("session_id")
+    if raw is None and operations is not None:  # no Connexion routing (the proxy): the path's last segment
+        route = operations.route(scope["path"])
+        raw = scope["path"].rsplit("/", 1)[-1] if route is not None and route.template.endswith("}") else None
     if not isinstance(raw, str):
         return None
     try:
@@ -94,18 +97,35 @@ def forced_response(
 
 
 class ScenarioMiddleware:
-    """Applies `--latency`, `Prefer: delay=`, and forced `code=`/`example=` to routed API requests."""
+    """Applies `--latency`, `Prefer: delay=`, and forced `code=`/`example=` to routed API requests.
+
+    `operations` (the proxy, which runs no Connexion routing) finds the operation from the spec's
+    paths instead of Connexion's routing extension, so a forced answer never reaches the deployment.
+    """
 
     def __init__(
-        self, app: ASGIApp, catalogue: ResponseCatalogue, latency: Latency = Latency(), sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self,
+        app: ASGIApp,
+        catalogue: ResponseCatalogue,
+        latency: Latency = Latency(),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        operations: OperationTable | None = None,
     ) -> None:
         self.app = app
         self.catalogue = catalogue
         self.latency = latency
         self.sleep = sleep  # how a delay is waited for (a test records it instead)
+        self.operations = operations
+
+    def operation_id(self, scope: Scope) -> str | None:
+        if scope["type"] != "http":
+            return None
+        if self.operations is not None:
+            return self.operations.operation_id(scope["method"], scope["path"])
+        return _operation_id(scope)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        operation_id = _operation_id(scope) if scope["type"] == "http" else None
+        operation_id = self.operation_id(scope)
         if operation_id is None:
             await self.app(scope, receive, send)
             return
@@ -117,7 +137,7 @@ class ScenarioMiddleware:
             return
         scenario, scope["query_string"] = read_scenario(prefer, query_string)
         response = (
-            forced_response(self.catalogue, operation_id, scope["method"], scenario, _request_session_id(scope))
+            forced_response(self.catalogue, operation_id, scope["method"], scenario, _request_session_id(scope, self.operations))
             if scenario.forces_response
             else None
         )
@@ -129,9 +149,14 @@ class ScenarioMiddleware:
                 # The server is shutting down mid-delay (uvicorn logs one line saying it cancels the
                 # task): tell the client so in JSON and end quietly, since re-raising would make
                 # uvicorn log a traceback for an expected stop.
+                # A reset that cancels it (mock_server.barrier) says so instead.
                 task = asyncio.current_task()
                 if task is not None:
                     task.uncancel()
+                note = scope.get(IN_FLIGHT)
+                if note is not None and note.cancelled is not None:
+                    await error_response(503, note.cancelled, {"Retry-After": str(RETRY_AFTER_SECONDS)})(scope, receive, send)
+                    return
                 shutting_down = {"Connection": "close", "Retry-After": str(RETRY_AFTER_SECONDS)}
                 await error_response(503, "The mock is shutting down", shutting_down)(scope, receive, send)
                 return

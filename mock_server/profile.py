@@ -8,6 +8,10 @@ format), applied by `ProfileMiddleware`, a pure ASGI layer around the reference 
 - `rewrite` rules change the JSON body of the reference's answer to given methods with a given
   status (`drop` keys, `set` keys).
 
+A profile may ship a description of the deployment (`description: NAME.openapi.yaml` beside it):
+the layer then serves it at `/api/v1/openapi.json` and `.yaml` (so Swagger UI and `session-contract
+diff` show what the deployment describes), in place of the contract.
+
 The default profile, `contract`, is the documented contract itself: no rules, no layer.
 """
 
@@ -20,11 +24,14 @@ from importlib import resources
 from typing import Any
 
 import yaml
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reference_impl.served_spec import SPEC_JSON_PATH, SPEC_YAML_PATH, ServedSpec
 from session_spec.rules import path_pattern
 
 CONTRACT = "contract"
+DESCRIPTION_SUFFIX = ".openapi.yaml"
 PROFILES = resources.files("mock_server").joinpath("profiles")
 
 
@@ -88,6 +95,7 @@ class Profile:
     summary: str = "the documented contract (openapi.yaml)"
     rules: tuple[Rule, ...] = ()
     sends_cors: bool = True  # whether the deployment itself sends CORS headers (the mock does unless --no-cors)
+    description: dict[str, Any] | None = field(default=None, compare=False)  # the deployment's own OpenAPI description
 
     @property
     def properties(self) -> set[str]:
@@ -104,7 +112,7 @@ class Profile:
 def available_profiles() -> list[str]:
     """The profile names this installation ships, `contract` first."""
     shipped = sorted(
-        entry.name.removesuffix(".yaml") for entry in PROFILES.iterdir() if entry.name.endswith(".yaml")
+        entry.name.removesuffix(".yaml") for entry in PROFILES.iterdir() if entry.name.endswith(".yaml") and not entry.name.endswith(DESCRIPTION_SUFFIX)
     )
     return [CONTRACT, *shipped]
 
@@ -144,7 +152,13 @@ def load_profile(name: str) -> Profile:
     if not isinstance(document, dict) or not isinstance(document.get("rules"), list):
         raise ProfileError(f"profile {name!r} has no list of rules")
     rules = tuple(_rule(raw) for raw in document["rules"])
-    return Profile(name, str(document.get("summary", name)), rules, bool(document.get("sends_cors", True)))
+    description = None
+    if document.get("description") is not None:
+        file = str(document["description"])
+        if not file.endswith(DESCRIPTION_SUFFIX) or "/" in file:
+            raise ProfileError(f"profile {name!r}: description must name a *{DESCRIPTION_SUFFIX} file beside it, not {file!r}")
+        description = yaml.safe_load(PROFILES.joinpath(file).read_text(encoding="utf-8"))
+    return Profile(name, str(document.get("summary", name)), rules, bool(document.get("sends_cors", True)), description)
 
 
 class ProfileMiddleware:
@@ -153,12 +167,18 @@ class ProfileMiddleware:
     def __init__(self, app: ASGIApp, profile: Profile) -> None:
         self.app = app
         self.profile = profile
+        served = ServedSpec(profile.description) if profile.description is not None else None
+        self.descriptions = {SPEC_JSON_PATH: served.json, SPEC_YAML_PATH: served.yaml} if served is not None else {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
+        view = self.descriptions.get(path) if method in ("GET", "HEAD") else None
+        if view is not None:  # the deployment's own description, not the contract (other methods: the app's 405)
+            await (await view(Request(scope, receive)))(scope, receive, send)
+            return
         refusal = self.profile.refusal(method, path)
         if refusal is not None and refusal.answer is not None:
             for message in refusal.answer.messages(method):

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mock_server.record import Recording
 from mock_server.violations import ViolationLog
 from reference_impl.asgi_body import read_body
 from reference_impl.errors import error_body
@@ -68,11 +69,14 @@ def _error(status: int, detail: str, extra: dict[str, Any] | None = None) -> tup
 class ProxyMiddleware:
     """Answers every request that reaches it from the deployment at `settings.url` (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, settings: ProxySettings, checker: ExchangeChecker, violations: ViolationLog) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: ProxySettings, checker: ExchangeChecker, violations: ViolationLog, recording: Recording | None = None
+    ) -> None:
         self.app = app
         self.settings = settings
         self.checker = checker
         self.violations = violations
+        self.recording = recording  # --record: the sessions answered, written at shutdown (mock_server.record)
         self.origin = "{0.scheme}://{0.netloc}".format(urlsplit(settings.url))
         self._client: httpx.AsyncClient | None = None
 
@@ -99,6 +103,8 @@ class ProxyMiddleware:
             violations = [failure]
         else:
             response_headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in headers}
+            if self.recording is not None:
+                self.recording.observe(method, path, status, body, content)
             violations = self.checker.check_response(method, path, operation, issues, status, response_headers, content)
             if violations and self.settings.strict:
                 status, headers, content = _error(
@@ -148,6 +154,8 @@ class ProxyMiddleware:
 
     def _closing_client(self, send: Send) -> Send:
         async def send_closing(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete" and self.recording is not None:
+                self.recording.write()
             if message["type"] == "lifespan.shutdown.complete" and self._client is not None:
                 await self._client.aclose()
                 self._client = None

@@ -51,6 +51,8 @@ class SqliteSessionStore(SessionStore):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db = self._open(self.path)
+        self._owner = True
+        self._table = "sessions"  # the default namespace's; `namespace(name)` gives another's
 
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
@@ -113,7 +115,7 @@ class SqliteSessionStore(SessionStore):
         while True:
             try:
                 self._write(
-                    "INSERT INTO sessions VALUES (?, ?, ?, ?)",
+                    f"INSERT INTO {self._table} VALUES (?, ?, ?, ?)",
                     (str(record.session_id), "{}", record.created_at.isoformat(), record.updated_at.isoformat()),  # type: ignore[union-attr]
                 )
                 return record
@@ -124,12 +126,12 @@ class SqliteSessionStore(SessionStore):
 
     async def get(self, session_id: uuid.UUID) -> SessionRecord | None:
         row = self._db.execute(
-            "SELECT session_id, data, created_at, updated_at FROM sessions WHERE session_id = ?", (str(session_id),)
+            f"SELECT session_id, data, created_at, updated_at FROM {self._table} WHERE session_id = ?", (str(session_id),)
         ).fetchone()
         return _record(row) if row else None
 
     async def exists(self, session_id: uuid.UUID) -> bool:
-        return self._db.execute("SELECT 1 FROM sessions WHERE session_id = ?", (str(session_id),)).fetchone() is not None
+        return self._db.execute(f"SELECT 1 FROM {self._table} WHERE session_id = ?", (str(session_id),)).fetchone() is not None
 
     async def update(self, session_id: uuid.UUID, data: dict[str, Any]) -> SessionRecord | None:
         record = await self.get(session_id)
@@ -138,13 +140,13 @@ class SqliteSessionStore(SessionStore):
         record.data.update(data)
         record.updated_at = next_update_time(record.updated_at)  # type: ignore[arg-type]
         self._write(
-            "UPDATE sessions SET data = ?, updated_at = ? WHERE session_id = ?",
+            f"UPDATE {self._table} SET data = ?, updated_at = ? WHERE session_id = ?",
             (json.dumps(record.data), record.updated_at.isoformat(), str(session_id)),
         )
         return record
 
     async def delete(self, session_id: uuid.UUID) -> bool:
-        return self._write("DELETE FROM sessions WHERE session_id = ?", (str(session_id),)).rowcount > 0
+        return self._write(f"DELETE FROM {self._table} WHERE session_id = ?", (str(session_id),)).rowcount > 0
 
     async def put(self, record: SessionRecord) -> None:
         await self.put_many([record])
@@ -158,20 +160,34 @@ class SqliteSessionStore(SessionStore):
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?)", rows)
+                self._db.executemany(f"INSERT OR REPLACE INTO {self._table} VALUES (?, ?, ?, ?)", rows)
         except sqlite3.Error as exc:
             raise StorageError(str(exc)) from exc
 
     async def clear(self) -> None:
-        self._write("DELETE FROM sessions", ())
+        self._write(f"DELETE FROM {self._table}", ())
 
     async def count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM sessions").fetchone()[0])
+        return int(self._db.execute(f"SELECT count(*) FROM {self._table}").fetchone()[0])
 
     async def records(self) -> list[SessionRecord]:
-        rows = self._db.execute("SELECT session_id, data, created_at, updated_at FROM sessions").fetchall()
+        rows = self._db.execute(f"SELECT session_id, data, created_at, updated_at FROM {self._table}").fetchall()
         return sorted(map(_record, rows), key=oldest_first)
 
+    def namespace(self, name: str) -> SqliteSessionStore:
+        """The sessions of namespace `name` (mock_server.namespaces) in the same file: a table of their own."""
+        view = object.__new__(SqliteSessionStore)
+        view.path, view._db, view._owner = self.path, self._db, False
+        view._table = '"ns:' + name.replace('"', "") + '"'  # names are letters, digits, '_', '.', '-'
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute(_SCHEMA.replace("CREATE TABLE sessions", f"CREATE TABLE IF NOT EXISTS {view._table}"))
+        except sqlite3.Error as exc:
+            raise StorageError(str(exc)) from exc
+        return view
+
     async def close(self) -> None:
-        self._db.close()
+        if self._owner:  # a namespace's view shares the owner's connection
+            self._db.close()
 

@@ -52,8 +52,12 @@ def _by_class(middlewares: list[Any]) -> dict[Any, Any]:
 def _edge(mock: dict[str, Any]) -> list[Layer]:
     """The outer layers the mock and the proxy share: they see every request first."""
     return [
+        Layer("forwarded prefix", "--root-path, and X-Forwarded-Prefix/-Host/-Proto from --forwarded-allow-ips: Swagger UI and servers use the public URL", mock["forwarded"]),
+        Layer("namespaces", "X-Mock-Namespace or the session_mock_ns cookie: each e2e worker its own sessions, journal and reset", mock["namespaces"]),
+        Layer("reset barrier", "notes API requests in flight: POST /__mock/reset waits for them (5 s), cancels the rest (503) and holds new ones", mock["barrier"]),
         Layer("heap freeze", "session-mock only: freezes the start-up heap so full collections do not stall answers", mock["freeze_heap"]),
         Layer("request journal", "notes every request's answer status for /__mock/requests and the access log", mock["journal"]),
+        Layer("allowed hosts", "a Host that is not loopback, the bound address or --allowed-host answers 403 JSON (DNS rebinding)", mock["hosts"]),
         Layer("CORS", "lets a dev server on another origin call the mock; refused preflights answer JSON", mock["cors"]),
     ]
 
@@ -70,7 +74,7 @@ def mock_stack(reference: list[Any], **mock: Any) -> list[Layer]:
     """The mock's whole stack, outermost first.
 
     `reference` is the reference's middleware list; `mock` holds the mock's layers, each a
-    middleware (class or partial) or None when off: `close_store`, `freeze_heap`, `journal`, `cors`,
+    middleware (class or partial) or None when off: `close_store`, `forwarded`, `namespaces`, `barrier`, `freeze_heap`, `journal`, `hosts`, `cors`,
     `profile`, `body_limit`, `admin`, `scenarios`.
     """
     ref = _by_class(reference)
@@ -107,6 +111,7 @@ def proxy_stack(**proxy: Any) -> list[Layer]:
         Layer("exception handling", "Starlette's, with reference_impl.errors' renderers: every error in the contract's shape", proxy["exceptions"]),
         *_admin(proxy),
         Layer("Swagger UI", "Connexion's: the UI at /api/v1/ui/, trying out the deployment through the proxy", proxy["swagger_ui"]),
+        Layer("scenarios", "--latency, Prefer/__ delays and forced answers before the request leaves (a forced one never reaches the deployment)", proxy["scenarios"]),
         Layer("proxy", "forwards every other request to the deployment and checks the exchange (session_spec.exchanges)", proxy["proxy"]),
     ]
 

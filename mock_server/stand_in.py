@@ -13,14 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from mock_server.profile import CONTRACT, Profile, ProfileMiddleware
 from mock_server.proxy import EXCHANGE_NOTES, ProxyMiddleware, ProxySettings
+from mock_server.record import Recording
 from mock_server.violations import ViolationLog
 from mock_server.write_lag import with_write_lag
 from reference_impl.store import SessionStore
+from session_spec import load_spec
 from session_spec.exchanges import ExchangeChecker
+from session_spec.rules import OperationTable
 
 
 @dataclass
@@ -31,6 +35,7 @@ class StandIn:
     write_lag_ms: int = 0
     proxy: ProxySettings | None = None
     violations: ViolationLog = field(default_factory=ViolationLog)
+    record: Path | None = None  # with a proxy: where to write the sessions it saw (mock_server.record)
 
     @property
     def journal_notes_key(self) -> str | None:
@@ -48,4 +53,5 @@ class StandIn:
         """The proxy's layer (mock_server.stack's `proxy`), None without --proxy."""
         if self.proxy is None:
             return None
-        return partial(ProxyMiddleware, settings=self.proxy, checker=ExchangeChecker(), violations=self.violations)
+        recording = Recording(self.record, OperationTable(load_spec())) if self.record is not None else None
+        return partial(ProxyMiddleware, settings=self.proxy, checker=ExchangeChecker(), violations=self.violations, recording=recording)

@@ -6,6 +6,7 @@ Declared, checked (conflicts are usage errors: exit 2 with one line) and turned 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from mock_server.profile import CONTRACT, ProfileError, available_profiles, load_profile
 from mock_server.proxy import ProxySettings, parse_proxy_url
@@ -43,7 +44,8 @@ def add_stand_in_options(parser: argparse.ArgumentParser) -> None:
         "--profile", default=CONTRACT, choices=available_profiles(),
         help="answer as the documented contract does (contract, the default) or as today's production "
         "service does where it differs: list 405 with Allow: POST, GET without data, PATCH 405, 405 with "
-        "Allow: GET for methods the item path does not serve (production)",
+        "Allow: GET for methods the item path does not serve; /api/v1/openapi.json and Swagger UI then show production's "
+        "own description (production)",
     )
     group.add_argument(
         "--write-lag", type=_write_lag, default=0, metavar="MS",
@@ -64,6 +66,11 @@ def add_stand_in_options(parser: argparse.ArgumentParser) -> None:
         help="with --proxy: answer a violating response as 502 with a JSON detail naming the violations",
     )
     group.add_argument(
+        "--record", type=Path, metavar="FILE",
+        help="with --proxy: keep the sessions the deployment answered with (creates and GETs; deleted ones dropped) and "
+        "write them to FILE at shutdown in the seed format, so that --seed FILE replays them offline",
+    )
+    group.add_argument(
         "--proxy-timeout", type=_timeout, default=10.0, metavar="S",
         help="with --proxy: give up on the deployment after S seconds, answering 502/504 (default: %(default)s)",
     )
@@ -74,6 +81,8 @@ def stand_in_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace
     if args.proxy is None:
         if args.proxy_strict:
             parser.error("--proxy-strict needs --proxy URL")
+        if args.record is not None:
+            parser.error("--record needs --proxy URL: it records what a deployment answers")
     else:
         local = [name for name, used in (
             ("--profile production", args.profile != CONTRACT), ("--write-lag", args.write_lag > 0),
@@ -81,12 +90,14 @@ def stand_in_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace
         ) if used]
         if local:
             parser.error(f"{', '.join(local)} shape the mock's own answers; with --proxy the deployment answers")
+    if args.record is not None and not args.record.parent.is_dir():
+        parser.error(f"--record {args.record}: the folder {args.record.parent} does not exist")
     try:
         profile = load_profile(args.profile)
     except ProfileError as exc:
         parser.error(str(exc))
     proxy = ProxySettings(args.proxy, args.proxy_strict, args.proxy_timeout) if args.proxy else None
-    return StandIn(profile=profile, write_lag_ms=args.write_lag, proxy=proxy)
+    return StandIn(profile=profile, write_lag_ms=args.write_lag, proxy=proxy, record=args.record)
 
 
 def describe_stand_in(args: argparse.Namespace) -> list[str]:
@@ -102,4 +113,6 @@ def describe_stand_in(args: argparse.Namespace) -> list[str]:
     if args.proxy:
         mode = "strict: violating answers become 502" if args.proxy_strict else "violations reported"
         lines.append(f"  Proxy        {args.proxy} ({mode}; summary at /__mock/violations)")
+        if args.record is not None:
+            lines.append(f"  Record       sessions answered, written to {args.record} at shutdown (replay: --seed {args.record})")
     return lines

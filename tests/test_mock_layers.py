@@ -66,7 +66,7 @@ class Inner:
 
 def call(app: Any, method: str, path: str, **options: Any) -> httpx.Response:
     async def go() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
             return await client.request(method, path, **options)
 
     return asyncio.run(go())
@@ -256,13 +256,18 @@ def proxy_app() -> Any:
 def test_the_proxy_is_its_own_app_with_the_mocks_outer_layers_and_no_store() -> None:
     app = proxy_app()
     names = [layer.name for layer in app.layers if layer.middleware is not None]
-    assert names == ["server-error guard", "request journal", "CORS", "exception handling", "body limit", "admin routes", "Swagger UI", "proxy"]
+    assert names == [
+        "server-error guard", "reset barrier", "request journal", "allowed hosts", "CORS", "exception handling", "body limit", "admin routes",
+        "Swagger UI", "scenarios", "proxy",
+    ]
     assert not hasattr(app, "store")
 
 
 def test_the_proxy_apps_admin_errors_are_rendered_in_the_contracts_shape() -> None:
     app = proxy_app()
-    assert call(app, "POST", "/__mock/reset").json() == {"message": "Mock reset", "sessionsRemoved": 0}
+    assert call(app, "POST", "/__mock/reset").json() == {
+        "message": "Mock reset", "sessionsRemoved": 0, "fixturesRestored": 0, "requestsWaitedFor": 0, "requestsCancelled": 0,
+    }
     listing = call(app, "GET", "/__mock/sessions")
     assert listing.status_code == 409 and "proxied deployment" in listing.json()["detail"]
     refused = call(app, "DELETE", "/__mock/violations")

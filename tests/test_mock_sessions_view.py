@@ -37,7 +37,7 @@ def talk(store: SessionStore, conversation: Talk) -> Any:
 
     async def go() -> Any:
         transport = httpx.ASGITransport(app=create_mock_app(store))
-        async with httpx.AsyncClient(transport=transport, base_url="http://mock.test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             return await conversation(client)
 
     return asyncio.run(go())
