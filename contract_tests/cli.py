@@ -26,7 +26,6 @@ from contract_tests.options import OPTIONS, RunOptions, UsageError, add_cli_opti
 from session_spec import toolkit_version
 
 if TYPE_CHECKING:
-    from contract_tests.redaction import Redactor
     from contract_tests.report import RunResults
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
@@ -37,7 +36,9 @@ class _ArgumentParser(argparse.ArgumentParser):
     """argparse that exits 2 with one line (and never echoes a --header value)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"session-contract: error: {message}\n")
+        from contract_tests.redaction import usage_text
+
+        self.exit(EXIT_USAGE, f"session-contract: error: {usage_text(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,13 +134,13 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
             return EXIT_USAGE
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    written = write_reports(options, results, engine.redact)
+    written = write_reports(options, results)
     say("")
     for label, path in written:
         say(f"{label}: {path}")
     from contract_tests.report import render_table
 
-    say(render_table(results, engine.redact))  # ends with the verdict line
+    say(render_table(results))  # ends with the verdict line
     left = results.hygiene.left_behind
     if left and results.stopped:
         shown = ", ".join(left[:LEFT_BEHIND_SHOWN])
@@ -153,16 +154,16 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
     return code
 
 
-def write_reports(options: RunOptions, results: RunResults, redact: Redactor) -> list[tuple[str, str]]:
+def write_reports(options: RunOptions, results: RunResults) -> list[tuple[str, str]]:
     """Write the JUnit XML, Markdown and JSON reports asked for; [(label, path)] of those written."""
     from contract_tests.report import render_json, render_junit, render_markdown
 
     written: list[tuple[str, str]] = []
     renders: tuple[tuple[str, str | None, Callable[[], str]], ...] = (
-        ("JUnit XML", options.junit_xml, lambda: render_junit(results, redact)),
-        ("Markdown report", options.report_md, lambda: render_markdown(results, redact)),
+        ("JUnit XML", options.junit_xml, lambda: render_junit(results)),
+        ("Markdown report", options.report_md, lambda: render_markdown(results)),
         ("JSON report", options.report_json,
-         lambda: render_json(results, redact, tool_version=toolkit_version(), options=options_for_report(options))),
+         lambda: render_json(results, tool_version=toolkit_version(), options=options_for_report(options))),
     )
     for label, path, render in renders:
         if path:
@@ -175,7 +176,7 @@ def write_reports(options: RunOptions, results: RunResults, redact: Redactor) ->
 
 def options_for_report(options: RunOptions) -> dict[str, object]:
     """The run's options as the JSON report shows them: header names only, no credentials."""
-    from contract_tests.options import without_credentials
+    from contract_tests.redaction import without_credentials
 
     shown: dict[str, object] = {}
     for option in OPTIONS:

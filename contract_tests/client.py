@@ -31,7 +31,7 @@ from contract_tests.cancel import NEVER, CancelToken
 from contract_tests.cleanup import SETTLE_BOUND, clean_up
 from contract_tests.ledgers import VISIBILITY_BOUND, WRITE_KINDS, Hygiene, KindLedger, RequestCounter, WriteLedger, WriteMiss
 from contract_tests.printable import plain_bytes, printf_feed, shell_word
-from contract_tests.redaction import REDACTED, Redactor
+from contract_tests.redaction import REDACTED, Redactor, with_credentials, without_credentials
 from contract_tests.sessions import SESSION_PATH, SHARED, SessionBook, as_uuid, backoff, current_property, data_of, session_id_in
 from contract_tests.transports import (
     CANCEL,
@@ -84,8 +84,10 @@ class ContractClient:
         cancel: CancelToken = NEVER,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.user_headers = dict(headers or {})
+        # Credentials in the URL become the Basic header httpx would make of them; the URL keeps none.
+        bare, with_auth = with_credentials(base_url, headers or {}, "the base URL")
+        self.base_url = bare.rstrip("/")
+        self.user_headers = with_auth
         self.redact = redactor or Redactor()
         for value in self.user_headers.values():
             self.redact.add(value)
@@ -114,7 +116,7 @@ class ContractClient:
             *([lambda inner: ReadYourWrites(inner, self.writes, self._build, self.curl, base_path, cancel)]
               if verify_writes else []),  # the write's read-back goes through the layers below it
             lambda inner: RateLimit(inner, self.limiter, cancel),  # read-backs are rate-limited too
-            lambda inner: Counting(inner, self.counter, self.redact),  # and counted
+            lambda inner: Counting(inner, self.counter),  # and counted
             lambda inner: Tracking(inner, self.sessions, base_path),  # what was created and deleted
             lambda inner: Failures(inner, self.curl, base_path),  # no answer: a TransportFailure with its curl
             RetrySafe,  # a GET or HEAD whose connection broke under it is sent once more
@@ -256,8 +258,9 @@ class ContractClient:
     # --- rendering -------------------------------------------------------------------------------
 
     def curl(self, request: httpx.Request | None) -> str:
-        """A `curl` command reproducing `request`, shell-safe, with every header value redacted. A body
-        that is not plain text (control bytes, NUL, invalid UTF-8) is fed on stdin by `printf`."""
+        """A `curl` command reproducing `request`, shell-safe: the user's headers by name only (their values
+        `<redacted>`), the URL without credentials, the body as sent. A body that is not plain text
+        (control bytes, NUL, invalid UTF-8) is fed on stdin by `printf`."""
         if request is None:
             return "(no request)"
         parts = ["curl", "-i"]
@@ -265,7 +268,7 @@ class ContractClient:
             parts.append("-I")
         elif request.method != "GET":
             parts += ["-X", request.method]
-        parts.append(shell_word(self.redact(str(request.url))))
+        parts.append(shell_word(without_credentials(str(request.url))))
         for name in self.user_headers:
             parts += ["-H", shell_word(f"{name}: {REDACTED}")]
         body = request.content
@@ -273,15 +276,10 @@ class ContractClient:
             content_type = request.headers.get("content-type")
             if content_type:
                 parts += ["-H", shell_word(f"Content-Type: {content_type}")]
-            body = self._redact_bytes(body)
             if not plain_bytes(body):
                 return printf_feed(body) + " | " + " ".join([*parts, "--data-binary", "@-"])
             parts += ["--data-raw", shell_word(body)]
         return " ".join(parts)
-
-    def _redact_bytes(self, body: bytes) -> bytes:
-        text = body.decode("utf-8", "surrogateescape")
-        return self.redact(text).encode("utf-8", "surrogateescape")
 
     # --- cleanup ---------------------------------------------------------------------------------
 

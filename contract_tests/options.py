@@ -18,6 +18,8 @@ from fnmatch import fnmatch
 from typing import Any
 from urllib.parse import urlsplit
 
+from contract_tests.redaction import parse_header, with_credentials, without_credentials
+
 PLUGIN_PREFIX = "contract-"
 
 
@@ -172,17 +174,6 @@ class RunOptions:
         return without_credentials(self.base_url)
 
 
-def without_credentials(url: str) -> str:
-    """`url` with any `user:password@` removed."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
-
-
 def check_base_url(raw: str) -> str:
     """The base URL without a trailing slash, or a UsageError: empty, no scheme, another scheme, no host."""
     text = raw.strip()
@@ -192,10 +183,11 @@ def check_base_url(raw: str) -> str:
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError as exc:
-        raise UsageError(f"--base-url is not a valid URL: {exc}") from None
+    except ValueError:  # (the library's message may quote a password)
+        raise UsageError(f"--base-url is not a valid URL: {without_credentials(text)!r}") from None
     if not parts.scheme or "://" not in text:
-        raise UsageError(f"--base-url needs a scheme: http://{without_credentials(text)} or https://{without_credentials(text)}")
+        shown = text.rsplit("@", 1)[-1]  # without a scheme, `user:password@` is not userinfo to urlsplit
+        raise UsageError(f"--base-url needs a scheme: http://{shown} or https://{shown}")
     if parts.scheme.lower() not in SUPPORTED_SCHEMES:
         raise UsageError(f"--base-url scheme {parts.scheme!r} is not supported; use http or https")
     if not parts.hostname:
@@ -209,7 +201,6 @@ def build_options(values: Mapping[str, Any], known_ids: Callable[[], list[str]] 
 
     Raises UsageError (one line, no header value) for anything wrong."""
     from contract_tests.deviations import DeviationsError, load_deviations
-    from contract_tests.redaction import parse_header
 
     def get(name: str) -> Any:
         option = OPTION_BY_NAME[name]
@@ -219,6 +210,8 @@ def build_options(values: Mapping[str, Any], known_ids: Callable[[], list[str]] 
     base_url = None if base_url is None else check_base_url(str(base_url))
     try:
         headers = dict(parse_header(raw) for raw in values.get(OPTION_BY_NAME["header"].dest) or [])
+        if base_url is not None:  # credentials in the URL become the Basic header httpx would send
+            base_url, headers = with_credentials(base_url, headers, "--base-url")
         deviations = load_deviations(values.get(OPTION_BY_NAME["known-deviations"].dest))
     except (ValueError, DeviationsError) as exc:
         raise UsageError(str(exc)) from None

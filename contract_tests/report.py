@@ -11,7 +11,6 @@ from typing import Any
 from contract_tests.client import Hygiene, WriteLedger
 from contract_tests.printable import printable
 from contract_tests.properties import PROPERTIES
-from contract_tests.redaction import Redactor
 
 PASS, FAIL, KNOWN, NOT_CHECKED = "pass", "fail", "known", "not checked"
 HYGIENE_CASE = "hygiene.cleanup"  # the JUnit testcase of what the run left on the target
@@ -122,7 +121,7 @@ def summary_lines(results: RunResults) -> list[str]:
     return [printable(line, keep_newlines=False) for line in lines]
 
 
-def render_table(results: RunResults, redact: Redactor) -> str:
+def render_table(results: RunResults) -> str:
     """The terminal summary: one row per property, then each failure with its reproduction."""
     rows = ordered(results)
     width = max((len(r.property_id) for r in rows), default=10)
@@ -141,10 +140,10 @@ def render_table(results: RunResults, redact: Redactor) -> str:
     out.append("")
     out += summary_lines(results)
     out.append(results.verdict())
-    return printable(redact("\n".join(out)))
+    return printable("\n".join(out))
 
 
-def render_markdown(results: RunResults, redact: Redactor) -> str:
+def render_markdown(results: RunResults) -> str:
     """The Markdown report (for $GITHUB_STEP_SUMMARY or a PR comment)."""
     verdict = "conformant" if results.conformant else "NOT conformant"
     out = [f"## Session API contract: {verdict}", "", f"**{results.verdict()}**", ""]
@@ -162,16 +161,16 @@ def render_markdown(results: RunResults, redact: Redactor) -> str:
                 out += [f"Known because: {r.known_reason}", ""]
             if r.reproduction:
                 out += ["```sh", r.reproduction, "```", ""]
-    return printable(redact("\n".join(out) + "\n"))
+    return printable("\n".join(out) + "\n")
 
 
-def render_junit(results: RunResults, redact: Redactor) -> str:
+def render_junit(results: RunResults) -> str:
     """JUnit XML with one testcase per property, named by its id."""
     rows = ordered(results)
     hygiene = results.hygiene
 
     def clean(text: str) -> str:
-        return printable(redact(text))
+        return printable(text)
 
     suite = ET.Element(
         "testsuite",
@@ -215,7 +214,7 @@ REPORT_SCHEMA_VERSION = 1
 ignores fields it does not know. Renaming or removing a field makes a new version."""
 
 
-def render_json(results: RunResults, redact: Redactor, *, tool_version: str, options: dict[str, Any]) -> str:
+def render_json(results: RunResults, *, tool_version: str, options: dict[str, Any]) -> str:
     """The JSON report (`--report-json`): everything the other formats show, for tools and the docs site.
 
     Shape (version 1): `schemaVersion`, `tool` {name, version}, `deployment` {label, target},
@@ -227,7 +226,7 @@ def render_json(results: RunResults, redact: Redactor, *, tool_version: str, opt
     trim, durationSeconds, requests}."""
 
     def clean(text: str) -> str:
-        return printable(redact(text))
+        return printable(text)
 
     writes: dict[str, Any] = {}
     if results.writes is not None:

@@ -63,6 +63,6 @@ def _probe(http: httpx.Client, base_url: str) -> str:
 
 
 def _shown(url: str) -> str:
-    from contract_tests.options import without_credentials
+    from contract_tests.redaction import without_credentials
 
     return without_credentials(url)

@@ -157,17 +157,17 @@ class OwnershipGuard(Layer):
 
 class Counting(Layer):
     """Charges each request to the contract property running (`current_property`; `SHARED` for canaries
-    and cleanup) and, when the counter keeps a log, adds `PROPERTY METHOD path` (redacted)."""
+    and cleanup) and, when the counter keeps a log, adds `PROPERTY METHOD path` (no header, no host:
+    nothing secret stands in it)."""
 
-    def __init__(self, inner: httpx.BaseTransport, counter: RequestCounter, redact: Callable[[str], str] = str) -> None:
+    def __init__(self, inner: httpx.BaseTransport, counter: RequestCounter) -> None:
         super().__init__(inner)
         self.counter = counter
-        self.redact = redact
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         charged = current_property.get()
         line = f"{charged or '(shared)'} {request.method} {request.url.raw_path.decode('ascii', 'replace')}"
-        self.counter.count(charged, self.redact(line))
+        self.counter.count(charged, line)
         return self.inner.handle_request(request)
 
 
