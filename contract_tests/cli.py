@@ -111,7 +111,7 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
         return EXIT_USAGE
     if options.base_url is not None:
         try:
-            probe(options.base_url, options.headers)
+            probe(options.base_url, options.headers, tls=options.tls)
         except TargetUnreachable as exc:
             print(f"session-contract: {exc}", file=sys.stderr)
             return EXIT_USAGE

@@ -33,6 +33,7 @@ from contract_tests.ledgers import VISIBILITY_BOUND, WRITE_KINDS, Hygiene, KindL
 from contract_tests.printable import plain_bytes, printf_feed, shell_word
 from contract_tests.redaction import REDACTED, Redactor, with_credentials, without_credentials
 from contract_tests.sessions import SESSION_PATH, SHARED, SessionBook, as_uuid, backoff, current_property, data_of, session_id_in
+from contract_tests.tls import Tls
 from contract_tests.transports import (
     CANCEL,
     CHECK_WRITE,
@@ -83,6 +84,7 @@ class ContractClient:
         concurrency: int = 24,
         cancel: CancelToken = NEVER,
         transport: httpx.BaseTransport | None = None,
+        tls: Tls | None = None,
     ) -> None:
         # Credentials in the URL become the Basic header httpx would make of them; the URL keeps none.
         bare, with_auth = with_credentials(base_url, headers or {}, "the base URL")
@@ -92,6 +94,7 @@ class ContractClient:
         for value in self.user_headers.values():
             self.redact.add(value)
         self.cancel = cancel
+        self.tls = tls or Tls.from_options()  # the environment's CA bundle, as httpx and requests honour it
         self.timeout = timeout
         self.verify_writes = verify_writes
         self.concurrency = max(1, concurrency)
@@ -109,7 +112,8 @@ class ContractClient:
             # uvicorn's, a request written on a connection the server was closing was reset (2 false failures
             # in 53 soak runs).
             transport = Network(httpx.Limits(max_connections=max(100, 4 * self.concurrency, burst),
-                                             max_keepalive_connections=max(20, 2 * self.concurrency, burst), keepalive_expiry=2.0))
+                                             max_keepalive_connections=max(20, 2 * self.concurrency, burst), keepalive_expiry=2.0),
+                                self.tls.context())
         # The stack, outermost first: each line one layer and its reason (see contract_tests.transports).
         layers: list[Wrap] = [
             lambda inner: OwnershipGuard(inner, self.sessions, base_path),  # never change a session not ours

@@ -50,6 +50,7 @@ from contract_tests.deviations import DIFFERENCE_KINDS, DeviationsError
 from contract_tests.deviations import load_known_deviations as load_shared_deviations
 from contract_tests.openapi_shapes import ApiShape, BodyFields, OperationShape, UnreadableDocument, api_shape
 from contract_tests.redaction import Redactor, parse_header, usage_text, with_credentials, without_credentials
+from contract_tests.tls import Tls, TlsError, tls_cause
 from session_spec import SPEC_PATH
 
 DEFAULT_SPEC_PATH = SPEC_PATH
@@ -231,10 +232,10 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def load_document(source: str, timeout: float = 10.0, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+def load_document(source: str, timeout: float = 10.0, headers: Mapping[str, str] | None = None, tls: Tls | None = None) -> dict[str, Any]:
     """An OpenAPI document from an http(s) URL or a file, JSON or YAML; CannotLoad when that fails.
-    `headers` go with a URL's request (credentials in the URL become its Basic header); no message
-    shows a header value or the URL's credentials."""
+    `headers` go with a URL's request (credentials in the URL become its Basic header), over `tls`
+    (default: the environment's CA bundle); no message shows a header value or the URL's credentials."""
     if re.match(r"https?://", source):
         try:
             url, sent = with_credentials(source, headers or {}, "--against")
@@ -242,11 +243,17 @@ def load_document(source: str, timeout: float = 10.0, headers: Mapping[str, str]
             raise CannotLoad(str(exc)) from None
         shown = without_credentials(source)
         try:
-            response = httpx.get(url, headers=sent, timeout=timeout, follow_redirects=True)
+            verify = (tls or Tls.from_options()).context()
+            response = httpx.get(url, headers=sent, timeout=timeout, follow_redirects=True, verify=verify)
             response.raise_for_status()
+        except TlsError as exc:
+            raise CannotLoad(str(exc)) from None
         except httpx.HTTPStatusError as exc:
             raise CannotLoad(f"cannot fetch {shown}: it answered {exc.response.status_code}") from None
         except httpx.HTTPError as exc:
+            cause = tls_cause(exc, httpx.URL(url).host)
+            if cause is not None:
+                raise CannotLoad(f"cannot fetch {shown}: TLS failed: {cause}") from None
             raise CannotLoad(f"cannot fetch {shown}: {Redactor(sent.values())(_reason(exc))}") from None
         text = response.text
     else:
@@ -266,9 +273,9 @@ def load_document(source: str, timeout: float = 10.0, headers: Mapping[str, str]
     return document
 
 
-def load_shape(source: str, timeout: float = 10.0, headers: Mapping[str, str] | None = None) -> ApiShape:
+def load_shape(source: str, timeout: float = 10.0, headers: Mapping[str, str] | None = None, tls: Tls | None = None) -> ApiShape:
     try:
-        return api_shape(load_document(source, timeout, headers))
+        return api_shape(load_document(source, timeout, headers, tls))
     except UnreadableDocument as exc:
         raise CannotLoad(f"cannot read {without_credentials(source)}: {exc}") from exc
 
@@ -394,15 +401,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="HTTP timeout for --against URLs (default: %(default)s)")
     parser.add_argument("--header", action="append", default=[], metavar="'Name: value'",
                         help="header sent with the --against request (repeatable); values never appear in any output")
+    parser.add_argument("--cacert", metavar="FILE", help="CA bundle (PEM) to trust for an https --against "
+                        "(default: $SSL_CERT_FILE, then $REQUESTS_CA_BUNDLE, then certifi's)")
+    parser.add_argument("--cert", metavar="FILE", help="client certificate (PEM) for mutual TLS; the key too, unless --key")
+    parser.add_argument("--key", metavar="FILE", help="private key (PEM) of --cert")
     return parser
 
 
 def run(args: argparse.Namespace) -> Report:
     try:
         headers = dict(parse_header(raw) for raw in getattr(args, "header", None) or [])
-    except ValueError as exc:
+        tls = Tls.from_options(getattr(args, "cacert", None), getattr(args, "cert", None), getattr(args, "key", None))
+    except ValueError as exc:  # (TlsError is one)
         raise CannotLoad(str(exc)) from None
-    contract, deployment = load_shape(args.spec, args.timeout), load_shape(args.against, args.timeout, headers)
+    contract, deployment = load_shape(args.spec, args.timeout), load_shape(args.against, args.timeout, headers, tls)
     known = load_known_deviations(args.known_deviations) if args.known_deviations else {}
     findings, stale = classify(compare(contract, deployment), known)
     return Report(args.spec, contract.version, without_credentials(args.against), deployment.version, findings, stale,

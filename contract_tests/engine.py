@@ -282,12 +282,12 @@ class Engine:
                 self.target = self.server.base_url
             else:
                 self.target = self.options.base_url
-            self.hint = probe(self.target, self.options.headers, transport=self.transport)
+            self.hint = probe(self.target, self.options.headers, transport=self.transport, tls=self.options.tls)
             self.cancel.check()
             client = ContractClient(
                 self.target, self.options.headers, max_rps=self.options.max_rps, burst=self.options.concurrency,
                 redactor=self.redact, timeout=self.options.request_timeout, concurrency=self.options.concurrency,
-                cancel=self.cancel, transport=self.transport,
+                cancel=self.cancel, transport=self.transport, tls=self.options.tls,
             )
             if self.options.request_log:
                 client.log = []

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from contract_tests.redaction import parse_header, with_credentials, without_credentials
+from contract_tests.tls import Tls, TlsError
 
 PLUGIN_PREFIX = "contract-"
 
@@ -105,6 +106,10 @@ def _number(value: float | None) -> str:
 OPTIONS: tuple[Option, ...] = (
     Option("base-url", "deployment to check: http(s)://host[:port][/prefix], the service root without /api/v1 "
            "(default: the reference implementation served on loopback)", metavar="URL"),
+    Option("cacert", "CA bundle (PEM) to trust for an https target, e.g. an internal CA "
+           "(default: $SSL_CERT_FILE, then $REQUESTS_CA_BUNDLE, then certifi's)", metavar="FILE"),
+    Option("cert", "client certificate (PEM) for targets that require mutual TLS; the key too, unless --key", metavar="FILE"),
+    Option("key", "private key (PEM) of --cert", metavar="FILE"),
     Option("label", "the deployment's name in reports (default: the base URL without credentials)", metavar="NAME"),
     Option("header", "header sent with every request (repeatable); values never appear in any output",
            metavar="'Name: value'", repeatable=True),
@@ -144,6 +149,10 @@ class RunOptions:
     0 for `max_rps`/`time_budget` means no limit/no budget; `base_url` None means the reference."""
 
     base_url: str | None = None
+    cacert: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    tls: Tls = field(default_factory=Tls.from_options)  # what --cacert/--cert/--key and the environment say
     label: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     known_deviations: Mapping[str, str] = field(default_factory=dict)
@@ -215,6 +224,10 @@ def build_options(values: Mapping[str, Any], known_ids: Callable[[], list[str]] 
         deviations = load_deviations(values.get(OPTION_BY_NAME["known-deviations"].dest))
     except (ValueError, DeviationsError) as exc:
         raise UsageError(str(exc)) from None
+    try:
+        tls = Tls.from_options(get("cacert"), get("cert"), get("key"))
+    except TlsError as exc:
+        raise UsageError(str(exc)) from None
     select = tuple(values.get(OPTION_BY_NAME["property"].dest) or [])
     skip = tuple(values.get(OPTION_BY_NAME["skip-property"].dest) or [])
     if known_ids is not None:
@@ -229,6 +242,10 @@ def build_options(values: Mapping[str, Any], known_ids: Callable[[], list[str]] 
         seed = random.SystemRandom().randrange(1, 2**31)
     return RunOptions(
         base_url=base_url,
+        cacert=get("cacert"),
+        cert=get("cert"),
+        key=get("key"),
+        tls=tls,
         label=get("label"),
         headers=headers,
         known_deviations=deviations,

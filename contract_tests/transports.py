@@ -18,6 +18,7 @@ Nothing here throws into another thread: each layer asks the token at its own wa
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -479,12 +480,12 @@ class Deadline(Layer):
 
 
 class Network(httpx.BaseTransport):
-    """The default innermost layer: an `httpx.Client` (its `HTTPTransport` with `limits`, and the
-    environment's proxies and certificates, as a plain `httpx.Client` would use) sending each request
-    as a stream, so `Deadline` reads the body itself."""
+    """The default innermost layer: an `httpx.Client` (its `HTTPTransport` with `limits`, the environment's
+    proxies as a plain `httpx.Client` would use them, and `verify`: the run's SSL context, see
+    `contract_tests.tls`) sending each request as a stream, so `Deadline` reads the body itself."""
 
-    def __init__(self, limits: httpx.Limits) -> None:
-        self.client = httpx.Client(limits=limits, follow_redirects=False)
+    def __init__(self, limits: httpx.Limits, verify: ssl.SSLContext | bool = True) -> None:
+        self.client = httpx.Client(limits=limits, follow_redirects=False, verify=verify)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         return self.client.send(request, stream=True)
