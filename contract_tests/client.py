@@ -5,6 +5,8 @@ first (each is a transport in `contract_tests.transports`, with its reason there
 - the ownership guard: never PATCH or DELETE a session the run did not create (or reserve as a fresh id);
 - read-your-writes: after EVERY acknowledged write, per write kind, the next request must see it;
   a miss is polled (bounded) until it shows, so the report can give the visibility window;
+- throttling: a gateway's 429 (or 503 to a GET or HEAD) with `Retry-After` is waited out and sent again,
+  and the rate is lowered; beyond the budget, `Throttled` (the run is incomplete, not violated);
 - the rate limit (`--max-rps`, with bursts);
 - counting per contract property (`current_property`: shared set-up is charged to no check) and the log;
 - tracking of the sessions the run created and deleted, so `cleanup()` can delete them all at the end;
@@ -29,7 +31,7 @@ import httpx
 
 from contract_tests.cancel import NEVER, CancelToken
 from contract_tests.cleanup import SETTLE_BOUND, clean_up
-from contract_tests.ledgers import VISIBILITY_BOUND, WRITE_KINDS, Hygiene, KindLedger, RequestCounter, WriteLedger, WriteMiss
+from contract_tests.ledgers import VISIBILITY_BOUND, WRITE_KINDS, Hygiene, KindLedger, RequestCounter, ThrottleLedger, WriteLedger, WriteMiss
 from contract_tests.printable import plain_bytes, printf_feed, shell_word
 from contract_tests.redaction import REDACTED, Redactor, with_credentials, without_credentials
 from contract_tests.sessions import SESSION_PATH, SHARED, SessionBook, as_uuid, backoff, current_property, data_of, session_id_in
@@ -49,6 +51,7 @@ from contract_tests.transports import (
     RateLimiter,
     ReadYourWrites,
     RetrySafe,
+    Throttle,
     Tracking,
     TransportFailure,
     UnsafeRequest,
@@ -85,6 +88,7 @@ class ContractClient:
         cancel: CancelToken = NEVER,
         transport: httpx.BaseTransport | None = None,
         tls: Tls | None = None,
+        budget: Callable[[], float] = lambda: float("inf"),
     ) -> None:
         # Credentials in the URL become the Basic header httpx would make of them; the URL keeps none.
         bare, with_auth = with_credentials(base_url, headers or {}, "the base URL")
@@ -102,6 +106,7 @@ class ContractClient:
         self.sessions = SessionBook()
         self.counter = RequestCounter()
         self.writes = WriteLedger()
+        self.throttling = ThrottleLedger()
         self._local = threading.local()
         base_path = urlsplit(self.base_url).path
         if transport is None:
@@ -119,6 +124,8 @@ class ContractClient:
             lambda inner: OwnershipGuard(inner, self.sessions, base_path),  # never change a session not ours
             *([lambda inner: ReadYourWrites(inner, self.writes, self._build, self.curl, base_path, cancel)]
               if verify_writes else []),  # the write's read-back goes through the layers below it
+            # a gateway's 429 (or 503 to GET/HEAD) with Retry-After: wait as told, send again, slow down
+            lambda inner: Throttle(inner, self.limiter, self.throttling, cancel, budget, base_path),
             lambda inner: RateLimit(inner, self.limiter, cancel),  # read-backs are rate-limited too
             lambda inner: Counting(inner, self.counter),  # and counted
             lambda inner: Tracking(inner, self.sessions, base_path),  # what was created and deleted

@@ -51,6 +51,7 @@ from contract_tests.redaction import Redactor
 from contract_tests.registry import Check
 from contract_tests.report import FAIL, KNOWN, NOT_CHECKED, PASS, PropertyResult, RunResults
 from contract_tests.target import probe, serve_reference
+from contract_tests.transports import Throttled
 
 HARD_STOP_GRACE = 10.0  # seconds after --time-budget at which running checks are abandoned
 STOP_GRACE = 5.0  # seconds running checks get to end after a stop, before they are abandoned
@@ -125,11 +126,16 @@ class _Outcome:
 
 
 def _cancelled_in(exc: BaseException) -> bool:
-    if isinstance(exc, Cancelled):
-        return True
+    return _found(exc, Cancelled) is not None
+
+
+def _found(exc: BaseException, kind: type[Cancelled]) -> Cancelled | None:
+    """The first `kind` in `exc` or the groups it holds."""
+    if isinstance(exc, kind):
+        return exc
     if isinstance(exc, BaseExceptionGroup):
-        return any(_cancelled_in(inner) for inner in exc.exceptions)
-    return False
+        return next((found for inner in exc.exceptions if (found := _found(inner, kind)) is not None), None)
+    return None
 
 
 def violation_text(exc: BaseException, client: ContractClient | None) -> tuple[str, str]:
@@ -182,6 +188,7 @@ class Engine:
         self.target = options.deployment_label if options.base_url is None else options.base_url
         self.hint = ""
         self.stopped = ""
+        self.throttled_out = ""  # why a gateway's throttling left a check unchecked, if it did
         self.phase = "set-up"
         self.started_at = datetime.now(UTC)
         self.finished_at: datetime | None = None
@@ -288,6 +295,7 @@ class Engine:
                 self.target, self.options.headers, max_rps=self.options.max_rps, burst=self.options.concurrency,
                 redactor=self.redact, timeout=self.options.request_timeout, concurrency=self.options.concurrency,
                 cancel=self.cancel, transport=self.transport, tls=self.options.tls,
+                budget=lambda: self.context.remaining_budget() + HARD_STOP_GRACE,
             )
             if self.options.request_log:
                 client.log = []
@@ -376,7 +384,11 @@ class Engine:
             outcome = _Outcome(check, NOT_CHECKED, time.monotonic() - began, skip_reason=skipped.reason)
         except BaseException as exc:
             duration = time.monotonic() - began
-            if _cancelled_in(exc) or self.cancel.cancelled:
+            throttled = _found(exc, Throttled)
+            if throttled is not None and not self.cancel.cancelled:  # the gateway's doing, not the contract's
+                self.throttled_out = self.throttled_out or throttled.reason
+                outcome = _Outcome(check, NOT_CHECKED, duration, skip_reason=throttled.reason)
+            elif _cancelled_in(exc) or self.cancel.cancelled:
                 outcome = _Outcome(check, NOT_CHECKED, duration, skip_reason=f"stopped: {self.cancel.reason or 'run stopped'}")
             else:
                 explanation, reproduction = violation_text(exc, client)
@@ -491,7 +503,9 @@ class Engine:
             writes=client.writes if client else None,
             hygiene=hygiene,
             elapsed=self.context.elapsed(),
-            stopped=self.stopped,
+            stopped=self.stopped or self.throttled_out,
+            throttling=client.throttling if client else None,
+            rate_limit=client.limiter.rate if client else 0.0,
             seed=self.options.seed,
             hint=self.hint,
             label=self.options.deployment_label,

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from contract_tests.client import Hygiene, WriteLedger
+from contract_tests.ledgers import ThrottleLedger
 from contract_tests.printable import printable
 from contract_tests.properties import PROPERTIES
 
@@ -40,6 +41,8 @@ class RunResults:
     requests: int = 0
     shared_requests: int = 0  # canaries and cleanup: charged to no property
     writes: WriteLedger | None = None
+    throttling: ThrottleLedger | None = None  # what throttling gateways made the client wait
+    rate_limit: float = 0.0  # the request rate the run ended at (0: no limit)
     hygiene: Hygiene = field(default_factory=Hygiene)
     elapsed: float = 0.0
     stopped: str = ""  # why the run ended early, if it did
@@ -111,6 +114,8 @@ def summary_lines(results: RunResults) -> list[str]:
         for kind, ledger in results.writes.kinds.items():
             if ledger.checked:
                 lines.append(f"  {kind}: {ledger.summary()}")
+    if results.throttling is not None and (results.throttling.throttled or results.throttling.gave_up):
+        lines.append(f"throttling: {results.throttling.summary(results.rate_limit)}")
     lines.append(f"cleanup: {results.hygiene.summary()}")
     if results.hygiene.errors:
         lines.append(f"cleanup: {len(results.hygiene.errors)} deletions got no answer; first: {results.hygiene.errors[0]}")
@@ -185,6 +190,9 @@ def render_junit(results: RunResults) -> str:
     ET.SubElement(properties, "property", name="target", value=clean(results.target))
     ET.SubElement(properties, "property", name="seed", value=str(results.seed))
     ET.SubElement(properties, "property", name="requests", value=str(results.requests))
+    throttling = results.throttling
+    ET.SubElement(properties, "property", name="throttled", value=str(throttling.throttled if throttling else 0))
+    ET.SubElement(properties, "property", name="throttled-wait-seconds", value=f"{throttling.waited if throttling else 0.0:.1f}")
     for r in rows:
         case = ET.SubElement(suite, "testcase", classname="session-contract", name=r.property_id, time=f"{r.duration:.3f}")
         text = clean(f"{r.explanation}\nreproduce: {r.reproduction}" if r.reproduction else r.explanation)
@@ -220,7 +228,9 @@ def render_json(results: RunResults, *, tool_version: str, options: dict[str, An
     Shape (version 1): `schemaVersion`, `tool` {name, version}, `deployment` {label, target},
     `startedAt`/`finishedAt` (ISO 8601, UTC), `elapsedSeconds`, `seed`, `options` (as given, header
     values redacted), `verdict` {conformant, text, stopped}, `requests` {total, shared},
-    `readYourWrites` {kind: {checked, missed, summary}}, `cleanup` {created, deleted, leftBehind: [ids],
+    `readYourWrites` {kind: {checked, missed, summary}}, `throttling` {throttled (answers of a
+    throttling gateway waited out and sent again), waitedSeconds, rateLimit (requests per second the run
+    ended at; 0: none), gaveUp: [reasons]}, `cleanup` {created, deleted, leftBehind: [ids],
     errors}, `hint`, and `properties`: a list, in the contract's order, of {id, statement, outcome
     ("pass", "fail", "known", "not checked"), explanation, reproduction, knownReason, skipReason,
     trim, durationSeconds, requests}."""
@@ -244,6 +254,12 @@ def render_json(results: RunResults, *, tool_version: str, options: dict[str, An
         "verdict": {"conformant": results.conformant, "text": clean(results.verdict()), "stopped": clean(results.stopped)},
         "requests": {"total": results.requests, "shared": results.shared_requests},
         "readYourWrites": writes,
+        "throttling": {
+            "throttled": results.throttling.throttled if results.throttling else 0,
+            "waitedSeconds": round(results.throttling.waited, 3) if results.throttling else 0.0,
+            "rateLimit": round(results.rate_limit, 3),
+            "gaveUp": [clean(reason) for reason in results.throttling.gave_up] if results.throttling else [],
+        },
         "cleanup": {
             "created": results.hygiene.created,
             "deleted": results.hygiene.deleted,
