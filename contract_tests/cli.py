@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from contract_tests.options import OPTIONS, RunOptions, UsageError, add_cli_options, build_options
+from contract_tests.options import OPTION_BY_NAME, OPTIONS, RunOptions, UsageError, add_cli_options, build_options
 from session_spec import toolkit_version
 
 if TYPE_CHECKING:
@@ -49,6 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     add_cli_options(run)
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the final table")
+    canary = commands.add_parser("canary", help="plant, check or clear canary sessions that outlive a run (persistence over days)")
+    steps = canary.add_subparsers(dest="step", required=True)
+    for step, text in (("plant", "create canary sessions and record them in the state file (added to any already there)"),
+                       ("check", "check the canaries in the state file: each must still answer exactly as when planted"),
+                       ("clear", "delete every canary in the state file, then the file")):
+        command = steps.add_parser(step, help=text, description=text)
+        for name in ("base-url", "header", "cacert", "cert", "key", "request-timeout"):
+            command.add_argument(OPTION_BY_NAME[name].cli_flag, **OPTION_BY_NAME[name].kwargs())
+        command.add_argument("--state", required=True, metavar="FILE", help="the canary state file (JSON: ids, data, times)")
+        if step == "plant":
+            command.add_argument("--count", type=int, default=3, metavar="N", help="canaries to plant (default: %(default)s)")
+        if step == "check":
+            command.add_argument("--clear", action="store_true", help="delete the canaries checked (exit 1 still, if any was gone or changed)")
     diff = commands.add_parser("diff", help="compare openapi.yaml with a deployment's own OpenAPI description", add_help=False)
     diff.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -109,6 +122,14 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
     except UsageError as exc:
         print(f"session-contract: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if options.canary_state:
+        from contract_tests.canaries import CanaryStateError, load_state
+
+        try:
+            load_state(options.canary_state)
+        except CanaryStateError as exc:
+            print(f"session-contract: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     if options.base_url is not None:
         try:
             probe(options.base_url, options.headers, tls=options.tls)
@@ -152,6 +173,69 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
+
+
+def canary(ns: argparse.Namespace, out: TextIO) -> int:
+    """`session-contract canary plant|check|clear`: each step of persistence over days alone.
+    Exit 0 done (all intact), 1 a canary gone or changed (check) or not deleted (clear), 2 usage or unreachable."""
+    from contract_tests.canaries import CanaryStateError, check, clear, load_state, plant, save_state
+    from contract_tests.client import ContractClient
+    from contract_tests.expect import ContractViolation
+    from contract_tests.target import TargetUnreachable, probe
+
+    def fail(message: str) -> int:
+        print(f"session-contract canary: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+    try:
+        options = build_options(vars(ns))
+        if options.base_url is None:
+            raise UsageError("--base-url is required: the deployment whose canaries these are")
+        earlier = load_state(ns.state)
+        if ns.step != "plant" and not earlier:
+            raise UsageError(f"no canaries recorded in {ns.state}")
+        probe(options.base_url, options.headers, tls=options.tls)
+    except (UsageError, CanaryStateError) as exc:
+        return fail(f"error: {exc}")
+    except TargetUnreachable as exc:
+        return fail(str(exc))
+    label = options.deployment_label
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    with ContractClient(options.base_url, options.headers, tls=options.tls, timeout=options.request_timeout,
+                        verify_writes=False) as client:
+        try:
+            if ns.step == "plant":
+                planted = plant(client, max(1, ns.count))
+                save_state(ns.state, label, [*earlier, *planted])
+                say(f"planted {len(planted)} canaries on {label}; ids kept in {ns.state} ({len(earlier) + len(planted)} in all)")
+                return EXIT_OK if len(planted) == max(1, ns.count) else EXIT_VIOLATIONS
+            if ns.step == "check":
+                found = check(client, earlier)
+                say(found.summary())
+                for canary_, seen in [*found.missing, *found.changed]:
+                    say(f"  {canary_.session_id} (planted {canary_.planted_at.isoformat()}) {seen}")
+                if ns.clear:
+                    checked = [*found.intact, *(c for c, _ in found.changed)]
+                    kept = clear(client, checked)
+                    save_state(ns.state, label, [c for c in earlier if c.session_id in kept])
+                    say(f"cleared {len(checked) - len(kept)} canaries{'; not deleted: ' + ', '.join(kept) if kept else ''}")
+                return EXIT_OK if found.ok else EXIT_VIOLATIONS
+            kept = clear(client, earlier)
+            if kept:
+                save_state(ns.state, label, [c for c in earlier if c.session_id in kept])
+                say(f"cleared {len(earlier) - len(kept)} canaries; not deleted (still in {ns.state}): {', '.join(kept)}")
+                return EXIT_VIOLATIONS
+            Path(ns.state).unlink(missing_ok=True)
+            say(f"cleared {len(earlier)} canaries; {ns.state} removed")
+            return EXIT_OK
+        except CanaryStateError as exc:
+            return fail(f"error: {exc}")
+        except ContractViolation as exc:
+            print(f"session-contract canary: {client.redact(exc.explanation)}", file=sys.stderr)
+            return EXIT_VIOLATIONS
 
 
 def write_reports(options: RunOptions, results: RunResults) -> list[tuple[str, str]]:
@@ -201,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.exit(diff_main(argv[1:]))
     ns = build_parser().parse_args(argv)
-    sys.exit(run(ns, sys.stdout))
+    sys.exit(canary(ns, sys.stdout) if ns.command == "canary" else run(ns, sys.stdout))
 
 
 if __name__ == "__main__":

@@ -306,19 +306,33 @@ class Engine:
             failure.append(exc)
 
     def _make_canaries(self, client: ContractClient) -> None:
-        """Sessions made before any check starts and read again by the checks that need them."""
+        """Sessions made before any check starts and read again by the checks that need them. With
+        --canary-state, the earlier run's canaries are adopted (the guard accepts them, cleanup leaves
+        them) and this run's are planted to outlive it: the file lists both until the old ones are checked."""
         token = current_property.set(SHARED)
         try:
-            for index in range(CANARY_COUNT):
-                created = client.create()
-                try:
-                    sid = created.json()["sessionId"]
-                except (ValueError, KeyError, TypeError):
-                    continue
-                client.patch(sid, {"canary": index, "nested": {"kept": [index, "x"]}})
-                snapshot = client.get(sid)
-                if snapshot.status_code == 200:
-                    self.context.canaries[sid] = snapshot.json()
+            if self.options.canary_state:
+                from contract_tests.canaries import keep, load_state, plant, save_state
+
+                previous = load_state(self.options.canary_state)
+                keep(client, [c.session_id for c in previous])
+                self.context.previous_canaries = previous
+                self.context.target = self.options.deployment_label
+                planted = plant(client, CANARY_COUNT)
+                self.context.planted = planted
+                self.context.canaries = {c.session_id: c.snapshot for c in planted}
+                save_state(self.options.canary_state, self.context.target, [*previous, *planted])
+            else:
+                for index in range(CANARY_COUNT):
+                    created = client.create()
+                    try:
+                        sid = created.json()["sessionId"]
+                    except (ValueError, KeyError, TypeError):
+                        continue
+                    client.patch(sid, {"canary": index, "nested": {"kept": [index, "x"]}})
+                    snapshot = client.get(sid)
+                    if snapshot.status_code == 200:
+                        self.context.canaries[sid] = snapshot.json()
         except ContractViolation as violation:  # e.g. no answer: only the checks that need canaries fail
             self.context.canary_error = violation
         finally:
@@ -401,6 +415,7 @@ class Engine:
         self._books.running.pop(outcome.check.id, None)
         result = self._books.results[outcome.check.id]
         result.duration = outcome.duration
+        result.note = printable(self.context.notes.get(outcome.check.id, ""), keep_newlines=False)
         if self.client is not None:
             result.requests = self.client.requests_by_property.get(outcome.check.id, 0)
         if outcome.status == FAIL:
@@ -506,6 +521,8 @@ class Engine:
             stopped=self.stopped or self.throttled_out,
             throttling=client.throttling if client else None,
             rate_limit=client.limiter.rate if client else 0.0,
+            canaries_kept=len(self.context.planted),
+            canary_state=self.options.canary_state or "",
             seed=self.options.seed,
             hint=self.hint,
             label=self.options.deployment_label,

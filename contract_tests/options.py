@@ -121,6 +121,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("max-examples", "examples per generated check", int, 25, "N", minimum=1, maximum=100_000),
     Option("seed", "seed for the generated checks, to repeat a run (default: random)", int, None, "N", minimum=0, maximum=2**63 - 1),
     Option("persistence-window", "seconds canary sessions must survive", float, 5.0, "S", minimum=0, maximum=86_400),
+    Option("canary-state", "check the canaries an earlier run planted (ids, data and times kept in FILE), then plant "
+           "the next ones there: persistence over hours and redeploys, not seconds", metavar="FILE"),
     Option("volume", "sessions created by the persistence-under-volume check", int, 2000, "N", minimum=1, maximum=1_000_000),
     Option("concurrency", "parallel requests in the concurrency checks", int, 24, "N", minimum=20, maximum=1000),
     Option("max-rps", "at most N requests per second", float, 0.0, "N", minimum=0.1, zero_means="no limit"),
@@ -159,6 +161,7 @@ class RunOptions:
     max_examples: int = 25
     seed: int = 0
     persistence_window: float = 5.0
+    canary_state: str | None = None  # --canary-state: canaries checked from and planted into this file
     volume: int = 2000
     concurrency: int = 24
     max_rps: float = 0.0
@@ -252,6 +255,7 @@ def build_options(values: Mapping[str, Any], known_ids: Callable[[], list[str]] 
         max_examples=get("max-examples"),
         seed=seed,
         persistence_window=get("persistence-window"),
+        canary_state=get("canary-state"),
         volume=get("volume"),
         concurrency=get("concurrency"),
         max_rps=get("max-rps"),

@@ -30,6 +30,7 @@ class PropertyResult:
     skip_reason: str = ""
     duration: float = 0.0
     requests: int = 0
+    note: str = ""  # what a passing check covered ("3 canaries held for 5 s")
 
 
 @dataclass
@@ -43,6 +44,8 @@ class RunResults:
     writes: WriteLedger | None = None
     throttling: ThrottleLedger | None = None  # what throttling gateways made the client wait
     rate_limit: float = 0.0  # the request rate the run ended at (0: no limit)
+    canaries_kept: int = 0  # canaries planted to outlive the run (--canary-state)
+    canary_state: str = ""  # where their ids are kept
     hygiene: Hygiene = field(default_factory=Hygiene)
     elapsed: float = 0.0
     stopped: str = ""  # why the run ended early, if it did
@@ -98,6 +101,8 @@ def _status_label(result: PropertyResult) -> str:
         return "pass (known deviation no longer seen: trim it)"
     if result.status == NOT_CHECKED and result.skip_reason:
         return f"not checked ({result.skip_reason})"
+    if result.status == PASS and result.note:
+        return f"pass ({result.note})"
     return result.status
 
 
@@ -117,6 +122,8 @@ def summary_lines(results: RunResults) -> list[str]:
     if results.throttling is not None and (results.throttling.throttled or results.throttling.gave_up):
         lines.append(f"throttling: {results.throttling.summary(results.rate_limit)}")
     lines.append(f"cleanup: {results.hygiene.summary()}")
+    if results.canary_state:
+        lines.append(f"canaries: {results.canaries_kept} planted for the next run, not cleaned up; ids kept in {results.canary_state}")
     if results.hygiene.errors:
         lines.append(f"cleanup: {len(results.hygiene.errors)} deletions got no answer; first: {results.hygiene.errors[0]}")
     if results.hint:
@@ -204,6 +211,8 @@ def render_junit(results: RunResults) -> str:
             ET.SubElement(case, "skipped", message=clean(r.skip_reason or "not checked"))
         elif r.trim:
             ET.SubElement(case, "system-out").text = "known deviation no longer seen: trim it from the deviations file"
+        elif r.note:
+            ET.SubElement(case, "system-out").text = clean(r.note)
         ET.SubElement(case, "properties").append(ET.Element("property", name="requests", value=str(r.requests)))
     case = ET.SubElement(suite, "testcase", classname="session-contract", name=HYGIENE_CASE, time="0.000")
     summary = clean(f"cleanup: {hygiene.summary()}; {hygiene.deleted} deleted by cleanup")
@@ -233,7 +242,7 @@ def render_json(results: RunResults, *, tool_version: str, options: dict[str, An
     ended at; 0: none), gaveUp: [reasons]}, `cleanup` {created, deleted, leftBehind: [ids],
     errors}, `hint`, and `properties`: a list, in the contract's order, of {id, statement, outcome
     ("pass", "fail", "known", "not checked"), explanation, reproduction, knownReason, skipReason,
-    trim, durationSeconds, requests}."""
+    note (what a passing check covered), trim, durationSeconds, requests}; `canaries` {planted, state}."""
 
     def clean(text: str) -> str:
         return printable(text)
@@ -260,6 +269,7 @@ def render_json(results: RunResults, *, tool_version: str, options: dict[str, An
             "rateLimit": round(results.rate_limit, 3),
             "gaveUp": [clean(reason) for reason in results.throttling.gave_up] if results.throttling else [],
         },
+        "canaries": {"planted": results.canaries_kept, "state": results.canary_state or None},
         "cleanup": {
             "created": results.hygiene.created,
             "deleted": results.hygiene.deleted,
@@ -276,6 +286,7 @@ def render_json(results: RunResults, *, tool_version: str, options: dict[str, An
                 "reproduction": clean(r.reproduction),
                 "knownReason": clean(r.known_reason),
                 "skipReason": clean(r.skip_reason),
+                "note": clean(r.note),
                 "trim": r.trim,
                 "durationSeconds": round(r.duration, 3),
                 "requests": r.requests,
