@@ -129,7 +129,8 @@ def summary_lines(results: RunResults) -> list[str]:
     if results.hint:
         lines.append(results.hint)
     if results.stopped:
-        lines.append(f"run stopped early: {results.stopped}")
+        # (a gateway's throttling leaves checks unchecked without stopping the run)
+        lines.append(f"{'run incomplete' if results.stopped.startswith('throttled') else 'run stopped early'}: {results.stopped}")
     return [printable(line, keep_newlines=False) for line in lines]
 
 
