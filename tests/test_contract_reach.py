@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import random
 import socket
 import threading
 import time
@@ -24,27 +23,13 @@ from reference_impl import create_app
 from reference_impl.serving import LiveServer
 from reference_impl.store import InMemorySessionStore
 from tests.contract_helpers import FAST_VARIANT, session_contract
+from tests.stand_ins import Jitter
 from tests.test_contract_real_deployments import StripPrefix
 
 Scope = dict[str, Any]
 
 
 # --- 4. far and jittery networks -----------------------------------------------------------------------
-
-
-class Jitter:
-    """20 to 120 ms before each answer, and 1 % of answers stalled 1.5 s (a seeded RNG: the same every run)."""
-
-    def __init__(self, app: Any, seed: int = 19) -> None:
-        self.app, self.random, self.stalled = app, random.Random(seed), 0
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            delay = self.random.uniform(0.020, 0.120)
-            if self.random.random() < 0.01:
-                delay, self.stalled = 1.5, self.stalled + 1
-            await asyncio.sleep(delay)
-        await self.app(scope, receive, send)
 
 
 def test_jitter_and_stalled_answers_cause_no_false_failure(tmp_path: Path) -> None:
