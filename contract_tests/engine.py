@@ -196,6 +196,7 @@ class Engine:
         self._finished: queue.SimpleQueue[_Outcome] = queue.SimpleQueue()
         self._last_event = time.monotonic()
         self._stops = 0
+        self._busy_at_stop = False  # checks were running when the run was stopped
         self._lock = threading.Lock()
 
     # --- stopping ----------------------------------------------------------------------------
@@ -208,6 +209,7 @@ class Engine:
             first = self._stops == 1
         if first:
             self.stopped = self.stopped or reason
+            self._busy_at_stop = bool(self._books.running)  # (a check may end before the engine's loop looks)
             self.cancel.cancel(reason)
         else:
             self.abort.cancel("stopped twice: cleanup skipped")
@@ -437,7 +439,7 @@ class Engine:
 
     def _abandon_running(self) -> None:
         """After a stop: collect what ends within the grace, abandon the rest (daemon threads)."""
-        if self._books.running and self.cancel.cancelled:
+        if self.cancel.cancelled and (self._books.running or self._busy_at_stop):
             self._emit(Stopping(self.stopped or self.cancel.reason, abort=False))
         while self._books.running and self._within_grace():
             try:
