@@ -1,6 +1,7 @@
 """`session-contract`: run the conformance suite against a deployment and report per property.
 
     session-contract run [--base-url URL] [options]     (see `session-contract run --help`)
+    session-contract canary plant|check|clear --base-url URL --state FILE
     session-contract diff ARGS...
 
 `run` parses its options once into a validated `RunOptions`, calls the engine
@@ -49,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     add_cli_options(run)
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the final table")
-    canary = commands.add_parser("canary", help="plant, check or clear canary sessions that outlive a run (persistence over days)")
+    canary = commands.add_parser("canary", help="plant, check or clear canary sessions that outlive a run (persistence over days)",
+                                 epilog="exit codes: 0 done (check: every canary intact); 1 a canary gone or changed (check), "
+                                        "not deleted (clear) or not planted (plant); 2 usage error or target unreachable")
     steps = canary.add_subparsers(dest="step", required=True)
     for step, text in (("plant", "create canary sessions and record them in the state file (added to any already there)"),
                        ("check", "check the canaries in the state file: each must still answer exactly as when planted"),
