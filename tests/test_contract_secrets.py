@@ -1,10 +1,10 @@
 """Secrets stay secret: a random token given every supported way appears in no output of the suite.
 
-The token goes as a `--header` value, as the password in `--base-url`'s userinfo, as a `diff --header`
-value and in `diff --against`'s userinfo, and into every usage and error message a user can provoke
+The token goes as a `--header` value, as the password in `--base-url`'s userinfo (of `run` and `canary`), as a
+`diff --header` value and in `diff --against`'s userinfo, and into every usage and error message a user can provoke
 with it. A gateway in front of the reference lets a request through only with the token, so every run
 proves the token reached the target; then every output is searched for it: terminal, stderr, JUnit,
-Markdown, JSON report, request log (curl lines are in the terminal and the reports).
+Markdown, JSON report, request log, canary state file (curl lines are in the terminal and the reports).
 """
 
 from __future__ import annotations
@@ -100,6 +100,15 @@ def test_a_token_given_every_supported_way_appears_in_no_output(gateway: Any, tm
         assert done.returncode in (0, 1), done.stderr  # fetched: the token reached the gateway
         outputs[f"{name}: stdout"], outputs[f"{name}: stderr"] = done.stdout, done.stderr
 
+    state = tmp_path / "canaries.json"
+    for step in ("plant", "check", "clear"):
+        credentials = ["--base-url", f"http://{USER}:{TOKEN}@{host}"] if step != "check" else ["--base-url", server.base_url, "--header", f"X-Api-Key: {TOKEN}"]
+        done = command("canary", step, *credentials, "--state", str(state), cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        outputs[f"canary {step}: stdout"], outputs[f"canary {step}: stderr"] = done.stdout, done.stderr
+        if step == "plant":
+            outputs["canary state file"] = state.read_text(encoding="utf-8")
+
     dead = f"127.0.0.1:{free_port()}"
     for name, args in {
         "run: unknown option": ["run", "--heder", f"X-Api-Key: {TOKEN}"],
@@ -119,4 +128,4 @@ def test_a_token_given_every_supported_way_appears_in_no_output(gateway: Any, tm
 
     leaked = [name for name, text in outputs.items() if TOKEN in text or BASIC.split()[1] in text]
     assert leaked == []
-    assert len(outputs) == 36  # the figure in the README and the issue's closing note
+    assert len(outputs) == 43  # the figure in the README and the issue's closing note
