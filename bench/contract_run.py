@@ -1,5 +1,8 @@
 """Benchmark: wall time and request count of a default `session-contract run` against a local server,
-with no added latency and with 30 ms added to every answer (a deployment in another region).
+with no added latency and with 30 ms added to every answer (a deployment in another region); with
+`--jitter`, against the reference behind a far, jittery network instead: 20 to 120 ms of random latency
+per answer and 1 % of answers stalled 1.5 s (`tests.stand_ins.Jitter`, served in this process), where a
+default run must give its verdict within 60 s with no false failure (issue 19, item 4).
 
 Starts the server on a free loopback port in its own process (the reference implementation,
 `python -m reference_impl`, or the mock server, `python -m mock_server`, which must accept `--host`,
@@ -9,7 +12,7 @@ the properties that took the most wall time (from the run's JUnit XML). Nothing 
 suite itself; this script is the only stopwatch.
 
     .venv/bin/python bench/contract_run.py [--server reference|mock] [--latency 0 30] [--repeat 1]
-                                           [--json PATH] [-- run options]
+                                           [--jitter] [--json PATH] [-- run options]
 """
 
 from __future__ import annotations
@@ -88,11 +91,32 @@ def main() -> None:
     parser.add_argument("--latency", type=float, nargs="+", default=[0.0, 30.0], metavar="MS",
                         help="added latency per answer, one series per value (default: 0 30; >0 serves the mock)")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--jitter", action="store_true", help="the reference behind 20-120 ms of jitter with 1 %% of answers stalled 1.5 s")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("extra", nargs="*", help="options passed to `session-contract run` (after --)")
     args = parser.parse_args()
-    figures = []
+    figures: list[dict[str, object]] = []
     print(f"python {platform.python_version()}; {platform.machine()}")
+    if args.jitter:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository: tests.stand_ins
+        from reference_impl import create_app
+        from reference_impl.serving import LiveServer
+        from tests.stand_ins import Jitter
+
+        jitter = Jitter(create_app())
+        with LiveServer(jitter) as live:
+            runs = [one_run(live.base_url, args.extra) for _ in range(args.repeat)]
+        print("\nserver: reference behind 20-120 ms of jitter, 1 % of answers stalled 1.5 s")
+        print("run  exit  wall (s)  suite (s)  requests  failed")
+        for index, run in enumerate(runs, 1):
+            print(f"{index:>3}  {run['exit']:>4}  {run['wall_s']:>8}  {run['suite_s']:>9}  {run['requests']:>8}  {', '.join(run['failed']) or '-'}")  # type: ignore[arg-type]
+        print(f"answers stalled: {jitter.stalled}; most wall time (last run):")
+        for row in runs[-1]["slowest"]:  # type: ignore[attr-defined]
+            print(f"  {row['property']:<44} {row['wall_s']:>6.1f} s  {row['requests']:>6} requests")
+        figures.append({"server": "reference+jitter", "latency_ms": "20-120, 1 % stalled 1.5 s", "runs": runs, "stalled": jitter.stalled})
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        return
     for latency in args.latency:
         port = free_port()
         name, command = server_command(args.server, port, latency)

@@ -20,6 +20,7 @@ from contract_tests.cancel import NEVER, Cancelled, CancelToken
 from contract_tests.expect import ContractViolation
 from contract_tests.ledgers import Hygiene
 from contract_tests.sessions import SESSION_PATH, SessionBook, backoff
+from contract_tests.transports import Throttled
 
 SETTLE_BOUND = 4.0  # seconds cleanup re-checks a deleted session before calling it left behind
 
@@ -78,6 +79,9 @@ def clean_up(book: SessionBook, send: Send, *, workers: int, timeout: float = 30
                     with lock:
                         confirmed.add(sid)
                     return
+        except Throttled as exc:  # a gateway held it back beyond cleanup's time: say so
+            with lock:
+                errors.append(exc.reason)
         except Cancelled:
             return
         except (ContractViolation, httpx.HTTPError) as exc:

@@ -1,6 +1,7 @@
 """`session-contract`: run the conformance suite against a deployment and report per property.
 
     session-contract run [--base-url URL] [options]     (see `session-contract run --help`)
+    session-contract canary plant|check|clear --base-url URL --state FILE
     session-contract diff ARGS...
 
 `run` parses its options once into a validated `RunOptions`, calls the engine
@@ -24,11 +25,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from contract_tests.options import OPTIONS, RunOptions, UsageError, add_cli_options, build_options
+from contract_tests.options import OPTION_BY_NAME, OPTIONS, RunOptions, UsageError, add_cli_options, build_options
 from session_spec import toolkit_version
 
 if TYPE_CHECKING:
-    from contract_tests.redaction import Redactor
     from contract_tests.report import RunResults
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
@@ -40,7 +40,9 @@ class _ArgumentParser(argparse.ArgumentParser):
     """argparse that exits 2 with one line (and never echoes a --header value)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"session-contract: error: {message}\n")
+        from contract_tests.redaction import usage_text
+
+        self.exit(EXIT_USAGE, f"session-contract: error: {usage_text(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +53,21 @@ def build_parser() -> argparse.ArgumentParser:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     add_cli_options(run)
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the final table")
+    canary = commands.add_parser("canary", help="plant, check or clear canary sessions that outlive a run (persistence over days)",
+                                 epilog="exit codes: 0 done (check: every canary intact); 1 a canary gone or changed (check), "
+                                        "not deleted (clear) or not planted (plant); 2 usage error or target unreachable")
+    steps = canary.add_subparsers(dest="step", required=True)
+    for step, text in (("plant", "create canary sessions and record them in the state file (added to any already there)"),
+                       ("check", "check the canaries in the state file: each must still answer exactly as when planted"),
+                       ("clear", "delete every canary in the state file, then the file")):
+        command = steps.add_parser(step, help=text, description=text)
+        for name in ("base-url", "header", "cacert", "cert", "key", "request-timeout"):
+            command.add_argument(OPTION_BY_NAME[name].cli_flag, **OPTION_BY_NAME[name].kwargs())
+        command.add_argument("--state", required=True, metavar="FILE", help="the canary state file (JSON: ids, data, times)")
+        if step == "plant":
+            command.add_argument("--count", type=int, default=3, metavar="N", help="canaries to plant (default: %(default)s)")
+        if step == "check":
+            command.add_argument("--clear", action="store_true", help="delete the canaries checked (exit 1 still, if any was gone or changed)")
     diff = commands.add_parser("diff", help="compare openapi.yaml with a deployment's own OpenAPI description", add_help=False)
     diff.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -111,9 +128,17 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
     except UsageError as exc:
         print(f"session-contract: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if options.canary_state:
+        from contract_tests.canaries import CanaryStateError, load_state
+
+        try:
+            load_state(options.canary_state)
+        except CanaryStateError as exc:
+            print(f"session-contract: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     if options.base_url is not None:
         try:
-            probe(options.base_url, options.headers)
+            probe(options.base_url, options.headers, tls=options.tls)
         except TargetUnreachable as exc:
             print(f"session-contract: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -138,13 +163,13 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
             return EXIT_USAGE
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    written = write_reports(options, results, engine.redact)
+    written = write_reports(options, results)
     say("")
     for label, path in written:
         say(f"{label}: {path}")
     from contract_tests.report import render_table
 
-    say(render_table(results, engine.redact))  # ends with the verdict line
+    say(render_table(results))  # ends with the verdict line
     left = results.hygiene.left_behind
     if left and results.stopped:
         shown = ", ".join(left[:LEFT_BEHIND_SHOWN])
@@ -158,16 +183,79 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
     return code
 
 
-def write_reports(options: RunOptions, results: RunResults, redact: Redactor) -> list[tuple[str, str]]:
+def canary(ns: argparse.Namespace, out: TextIO) -> int:
+    """`session-contract canary plant|check|clear`: each step of persistence over days alone.
+    Exit 0 done (all intact), 1 a canary gone or changed (check) or not deleted (clear), 2 usage or unreachable."""
+    from contract_tests.canaries import CanaryStateError, check, clear, load_state, plant, save_state
+    from contract_tests.client import ContractClient
+    from contract_tests.expect import ContractViolation
+    from contract_tests.target import TargetUnreachable, probe
+
+    def fail(message: str) -> int:
+        print(f"session-contract canary: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+    try:
+        options = build_options(vars(ns))
+        if options.base_url is None:
+            raise UsageError("--base-url is required: the deployment whose canaries these are")
+        earlier = load_state(ns.state)
+        if ns.step != "plant" and not earlier:
+            raise UsageError(f"no canaries recorded in {ns.state}")
+        probe(options.base_url, options.headers, tls=options.tls)
+    except (UsageError, CanaryStateError) as exc:
+        return fail(f"error: {exc}")
+    except TargetUnreachable as exc:
+        return fail(str(exc))
+    label = options.deployment_label
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    with ContractClient(options.base_url, options.headers, tls=options.tls, timeout=options.request_timeout,
+                        verify_writes=False) as client:
+        try:
+            if ns.step == "plant":
+                planted = plant(client, max(1, ns.count))
+                save_state(ns.state, label, [*earlier, *planted])
+                say(f"planted {len(planted)} canaries on {label}; ids kept in {ns.state} ({len(earlier) + len(planted)} in all)")
+                return EXIT_OK if len(planted) == max(1, ns.count) else EXIT_VIOLATIONS
+            if ns.step == "check":
+                found = check(client, earlier)
+                say(found.summary())
+                for canary_, seen in [*found.missing, *found.changed]:
+                    say(f"  {canary_.session_id} (planted {canary_.planted_at.isoformat()}) {seen}")
+                if ns.clear:
+                    checked = [*found.intact, *(c for c, _ in found.changed)]
+                    kept = clear(client, checked)
+                    save_state(ns.state, label, [c for c in earlier if c.session_id in kept])
+                    say(f"cleared {len(checked) - len(kept)} canaries{'; not deleted: ' + ', '.join(kept) if kept else ''}")
+                return EXIT_OK if found.ok else EXIT_VIOLATIONS
+            kept = clear(client, earlier)
+            if kept:
+                save_state(ns.state, label, [c for c in earlier if c.session_id in kept])
+                say(f"cleared {len(earlier) - len(kept)} canaries; not deleted (still in {ns.state}): {', '.join(kept)}")
+                return EXIT_VIOLATIONS
+            Path(ns.state).unlink(missing_ok=True)
+            say(f"cleared {len(earlier)} canaries; {ns.state} removed")
+            return EXIT_OK
+        except CanaryStateError as exc:
+            return fail(f"error: {exc}")
+        except ContractViolation as exc:
+            print(f"session-contract canary: {client.redact(exc.explanation)}", file=sys.stderr)
+            return EXIT_VIOLATIONS
+
+
+def write_reports(options: RunOptions, results: RunResults) -> list[tuple[str, str]]:
     """Write the JUnit XML, Markdown and JSON reports asked for; [(label, path)] of those written."""
     from contract_tests.report import render_json, render_junit, render_markdown
 
     written: list[tuple[str, str]] = []
     renders: tuple[tuple[str, str | None, Callable[[], str]], ...] = (
-        ("JUnit XML", options.junit_xml, lambda: render_junit(results, redact)),
-        ("Markdown report", options.report_md, lambda: render_markdown(results, redact)),
+        ("JUnit XML", options.junit_xml, lambda: render_junit(results)),
+        ("Markdown report", options.report_md, lambda: render_markdown(results)),
         ("JSON report", options.report_json,
-         lambda: render_json(results, redact, tool_version=toolkit_version(), options=options_for_report(options))),
+         lambda: render_json(results, tool_version=toolkit_version(), options=options_for_report(options))),
     )
     for label, path, render in renders:
         if path:
@@ -180,7 +268,7 @@ def write_reports(options: RunOptions, results: RunResults, redact: Redactor) ->
 
 def options_for_report(options: RunOptions) -> dict[str, object]:
     """The run's options as the JSON report shows them: header names only, no credentials."""
-    from contract_tests.options import without_credentials
+    from contract_tests.redaction import without_credentials
 
     shown: dict[str, object] = {}
     for option in OPTIONS:
@@ -210,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt_before_start)
     try:
-        code = run(ns, sys.stdout)
+        code = canary(ns, sys.stdout) if ns.command == "canary" else run(ns, sys.stdout)
     except KeyboardInterrupt:
         when = "after the run, while writing its reports" if _ENGINE_RAN else "before any check started; nothing was created"
         print(f"session-contract: interrupted {when}", file=sys.stderr)

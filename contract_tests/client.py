@@ -6,6 +6,8 @@ first (each is a transport in `contract_tests.transports`, with its reason there
 - read-your-writes: after every acknowledged write the next request reads it back, and a miss is polled
   (bounded) until it shows, so checks read settled states; only writes sent as samples (`sample=True`,
   by the measurements of the quiet phase) are recorded, per write kind, with their visibility window;
+- throttling: a gateway's 429 (or 503 to a GET or HEAD) with `Retry-After` is waited out and sent again,
+  and the rate is lowered; beyond the budget, `Throttled` (the run is incomplete, not violated);
 - the rate limit (`--max-rps`, with bursts);
 - counting per contract property (`current_property`: shared set-up is charged to no check) and the log;
 - tracking of the sessions the run created and deleted, so `cleanup()` can delete them all at the end;
@@ -37,12 +39,14 @@ from contract_tests.ledgers import (
     KindLedger,
     RequestCounter,
     RequestsBySession,
+    ThrottleLedger,
     WriteLedger,
     WriteMiss,
 )
 from contract_tests.printable import plain_bytes, printf_feed, shell_word
-from contract_tests.redaction import REDACTED, Redactor
+from contract_tests.redaction import REDACTED, Redactor, with_credentials, without_credentials
 from contract_tests.sessions import SESSION_PATH, SHARED, SessionBook, as_uuid, backoff, current_property, data_of, session_id_in
+from contract_tests.tls import Tls
 from contract_tests.transports import (
     CANCEL,
     CHECK_WRITE,
@@ -61,6 +65,7 @@ from contract_tests.transports import (
     ReadYourWrites,
     RetrySafe,
     SessionRequests,
+    Throttle,
     Tracking,
     TransportFailure,
     UnsafeRequest,
@@ -96,13 +101,18 @@ class ContractClient:
         concurrency: int = 24,
         cancel: CancelToken = NEVER,
         transport: httpx.BaseTransport | None = None,
+        tls: Tls | None = None,
+        budget: Callable[[], float] = lambda: float("inf"),
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.user_headers = dict(headers or {})
+        # Credentials in the URL become the Basic header httpx would make of them; the URL keeps none.
+        bare, with_auth = with_credentials(base_url, headers or {}, "the base URL")
+        self.base_url = bare.rstrip("/")
+        self.user_headers = with_auth
         self.redact = redactor or Redactor()
         for value in self.user_headers.values():
             self.redact.add(value)
         self.cancel = cancel
+        self.tls = tls or Tls.from_options()  # the environment's CA bundle, as httpx and requests honour it
         self.timeout = timeout
         self.verify_writes = verify_writes
         self.concurrency = max(1, concurrency)
@@ -111,6 +121,7 @@ class ContractClient:
         self.counter = RequestCounter()
         self.writes = WriteLedger()
         self.session_requests = RequestsBySession()
+        self.throttling = ThrottleLedger()
         self.base_path = urlsplit(self.base_url).path
         self._local = threading.local()
         base_path = urlsplit(self.base_url).path
@@ -123,15 +134,18 @@ class ContractClient:
             # dropped after 2 s, before common servers' idle timeouts (uvicorn's and Node's 5 s, nginx's 75 s):
             # with httpx's default of 5 s, equal to uvicorn's, a request written on a connection the server
             # was closing was reset.
-            transport = Network(httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=2.0))
+            transport = Network(httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=2.0),
+                                self.tls.context())
         # The stack, outermost first: each line one layer and its reason (see contract_tests.transports).
         layers: list[Wrap] = [
             lambda inner: OwnershipGuard(inner, self.sessions, base_path),  # never change a session not ours
             lambda inner: SessionRequests(inner, self.session_requests, base_path),  # what each session was sent: replay scripts
             *([lambda inner: ReadYourWrites(inner, self.writes, self._build, self.curl, base_path, cancel)]
               if verify_writes else []),  # the write's read-back goes through the layers below it
+            # a gateway's 429 (or 503 to GET/HEAD) with Retry-After: wait as told, send again, slow down
+            lambda inner: Throttle(inner, self.limiter, self.throttling, cancel, budget, base_path),
             lambda inner: RateLimit(inner, self.limiter, cancel),  # read-backs are rate-limited too
-            lambda inner: Counting(inner, self.counter, self.redact),  # and counted
+            lambda inner: Counting(inner, self.counter),  # and counted
             lambda inner: Tracking(inner, self.sessions, base_path),  # what was created and deleted
             lambda inner: Failures(inner, self.curl, base_path),  # no answer: a TransportFailure with its curl
             RetrySafe,  # a GET or HEAD whose connection broke under it is sent once more
@@ -281,8 +295,9 @@ class ContractClient:
     # --- rendering -------------------------------------------------------------------------------
 
     def curl(self, request: httpx.Request | None) -> str:
-        """A `curl` command reproducing `request`, shell-safe, with every header value redacted. A body
-        that is not plain text (control bytes, NUL, invalid UTF-8) is fed on stdin by `printf`."""
+        """A `curl` command reproducing `request`, shell-safe: the user's headers by name only (their values
+        `<redacted>`), the URL without credentials, the body as sent. A body that is not plain text
+        (control bytes, NUL, invalid UTF-8) is fed on stdin by `printf`."""
         if request is None:
             return "(no request)"
         parts = ["curl", "-i"]
@@ -290,7 +305,7 @@ class ContractClient:
             parts.append("-I")
         elif request.method != "GET":
             parts += ["-X", request.method]
-        parts.append(shell_word(self.redact(str(request.url))))
+        parts.append(shell_word(without_credentials(str(request.url))))
         for name in self.user_headers:
             parts += ["-H", shell_word(f"{name}: {REDACTED}")]
         body = request.content
@@ -298,15 +313,10 @@ class ContractClient:
             content_type = request.headers.get("content-type")
             if content_type:
                 parts += ["-H", shell_word(f"Content-Type: {content_type}")]
-            body = self._redact_bytes(body)
             if not plain_bytes(body):
                 return printf_feed(body) + " | " + " ".join([*parts, "--data-binary", "@-"])
             parts += ["--data-raw", shell_word(body)]
         return " ".join(parts)
-
-    def _redact_bytes(self, body: bytes) -> bytes:
-        text = body.decode("utf-8", "surrogateescape")
-        return self.redact(text).encode("utf-8", "surrogateescape")
 
     # --- cleanup ---------------------------------------------------------------------------------
 

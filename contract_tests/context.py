@@ -23,6 +23,10 @@ class RunContext:
     canaries_made_at: float = 0.0
     canary_error: ContractViolation | None = None
     shared: dict[str, Any] = field(default_factory=dict)  # what the measurements hand on to each other (settled sessions)
+    previous_canaries: list[Any] = field(default_factory=list)  # `canaries.Canary`s an earlier run planted (--canary-state)
+    planted: list[Any] = field(default_factory=list)  # this run's canaries, as `canaries.Canary`, when they outlive it
+    target: str = ""  # the deployment, as the canary state file records it
+    notes: dict[str, str] = field(default_factory=dict)  # property id -> what a passing check covered
 
     def elapsed(self) -> float:
         """Seconds since the run started."""

@@ -38,9 +38,10 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import yaml
@@ -48,6 +49,8 @@ import yaml
 from contract_tests.deviations import DIFFERENCE_KINDS, DeviationsError
 from contract_tests.deviations import load_known_deviations as load_shared_deviations
 from contract_tests.openapi_shapes import ApiShape, BodyFields, OperationShape, UnreadableDocument, api_shape
+from contract_tests.redaction import Redactor, parse_header, usage_text, with_credentials, without_credentials
+from contract_tests.tls import Tls, TlsError, tls_cause
 from session_spec import SPEC_PATH
 
 DEFAULT_SPEC_PATH = SPEC_PATH
@@ -229,16 +232,29 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def load_document(source: str, timeout: float = 10.0) -> dict[str, Any]:
-    """An OpenAPI document from an http(s) URL or a file, JSON or YAML; CannotLoad when that fails."""
+def load_document(source: str, timeout: float = 10.0, headers: Mapping[str, str] | None = None, tls: Tls | None = None) -> dict[str, Any]:
+    """An OpenAPI document from an http(s) URL or a file, JSON or YAML; CannotLoad when that fails.
+    `headers` go with a URL's request (credentials in the URL become its Basic header), over `tls`
+    (default: the environment's CA bundle); no message shows a header value or the URL's credentials."""
     if re.match(r"https?://", source):
         try:
-            response = httpx.get(source, timeout=timeout, follow_redirects=True)
+            url, sent = with_credentials(source, headers or {}, "--against")
+        except ValueError as exc:
+            raise CannotLoad(str(exc)) from None
+        shown = without_credentials(source)
+        try:
+            verify = (tls or Tls.from_options()).context()
+            response = httpx.get(url, headers=sent, timeout=timeout, follow_redirects=True, verify=verify)
             response.raise_for_status()
+        except TlsError as exc:
+            raise CannotLoad(str(exc)) from None
         except httpx.HTTPStatusError as exc:
-            raise CannotLoad(f"cannot fetch {source}: it answered {exc.response.status_code}") from exc
+            raise CannotLoad(f"cannot fetch {shown}: it answered {exc.response.status_code}") from None
         except httpx.HTTPError as exc:
-            raise CannotLoad(f"cannot fetch {source}: {_reason(exc)}") from exc
+            cause = tls_cause(exc, httpx.URL(url).host)
+            if cause is not None:
+                raise CannotLoad(f"cannot fetch {shown}: TLS failed: {cause}") from None
+            raise CannotLoad(f"cannot fetch {shown}: {Redactor(sent.values())(_reason(exc))}") from None
         text = response.text
     else:
         try:
@@ -257,11 +273,11 @@ def load_document(source: str, timeout: float = 10.0) -> dict[str, Any]:
     return document
 
 
-def load_shape(source: str, timeout: float = 10.0) -> ApiShape:
+def load_shape(source: str, timeout: float = 10.0, headers: Mapping[str, str] | None = None, tls: Tls | None = None) -> ApiShape:
     try:
-        return api_shape(load_document(source, timeout))
+        return api_shape(load_document(source, timeout, headers, tls))
     except UnreadableDocument as exc:
-        raise CannotLoad(f"cannot read {source}: {exc}") from exc
+        raise CannotLoad(f"cannot read {without_credentials(source)}: {exc}") from exc
 
 
 # --- reporting -------------------------------------------------------------------------------------
@@ -365,8 +381,16 @@ RENDERERS = {"text": render_text, "json": render_json, "md": render_markdown}
 # --- command line ----------------------------------------------------------------------------------
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse whose usage error never echoes a value (a mistyped option's argument may be a token)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {usage_text(message)}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="session-contract diff",
         description="Compare openapi.yaml with a deployment's own OpenAPI description (e.g. FastAPI's /openapi.json).",
     )
@@ -375,14 +399,25 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=sorted(RENDERERS), default="text", help="output format (default: %(default)s)")
     parser.add_argument("--known-deviations", type=Path, metavar="FILE", help="YAML mapping of difference ids to the reason they are accepted")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="HTTP timeout for --against URLs (default: %(default)s)")
+    parser.add_argument("--header", action="append", default=[], metavar="'Name: value'",
+                        help="header sent with the --against request (repeatable); values never appear in any output")
+    parser.add_argument("--cacert", metavar="FILE", help="CA bundle (PEM) to trust for an https --against "
+                        "(default: $SSL_CERT_FILE, then $REQUESTS_CA_BUNDLE, then certifi's)")
+    parser.add_argument("--cert", metavar="FILE", help="client certificate (PEM) for mutual TLS; the key too, unless --key")
+    parser.add_argument("--key", metavar="FILE", help="private key (PEM) of --cert")
     return parser
 
 
 def run(args: argparse.Namespace) -> Report:
-    contract, deployment = load_shape(args.spec, args.timeout), load_shape(args.against, args.timeout)
+    try:
+        headers = dict(parse_header(raw) for raw in getattr(args, "header", None) or [])
+        tls = Tls.from_options(getattr(args, "cacert", None), getattr(args, "cert", None), getattr(args, "key", None))
+    except ValueError as exc:  # (TlsError is one)
+        raise CannotLoad(str(exc)) from None
+    contract, deployment = load_shape(args.spec, args.timeout), load_shape(args.against, args.timeout, headers, tls)
     known = load_known_deviations(args.known_deviations) if args.known_deviations else {}
     findings, stale = classify(compare(contract, deployment), known)
-    return Report(args.spec, contract.version, args.against, deployment.version, findings, stale,
+    return Report(args.spec, contract.version, without_credentials(args.against), deployment.version, findings, stale,
                   other_operations(contract, deployment))
 
 

@@ -48,15 +48,16 @@ from contract_tests.cancel import Cancelled, CancelToken
 from contract_tests.client import SHARED, ContractClient, Hygiene, current_property
 from contract_tests.context import RunContext
 from contract_tests.expect import CheckSkipped, ContractViolation, Inconclusive
-from contract_tests.options import RunOptions, without_credentials
+from contract_tests.options import RunOptions
 from contract_tests.printable import printable
 from contract_tests.rates import Measured
-from contract_tests.redaction import Redactor
+from contract_tests.redaction import Redactor, without_credentials
 from contract_tests.registry import Check
 from contract_tests.report import FAIL, INCONCLUSIVE, KNOWN, NOT_CHECKED, PASS, PropertyResult, RunResults
 from contract_tests.scripts import repeat_script, replay_script
 from contract_tests.sessions import api_path, as_uuid, session_id_in
 from contract_tests.target import probe, serve_reference
+from contract_tests.transports import Throttled
 
 REPEATED_SHAPES = {
     **{f"consistency.read-your-writes.{kind}": kind for kind in ("create", "create-with-id", "patch", "delete")},
@@ -143,11 +144,16 @@ def _measured(value: object) -> list[Measured]:
 
 
 def _cancelled_in(exc: BaseException) -> bool:
-    if isinstance(exc, Cancelled):
-        return True
+    return _found(exc, Cancelled) is not None
+
+
+def _found(exc: BaseException, kind: type[Cancelled]) -> Cancelled | None:
+    """The first `kind` in `exc` or the groups it holds."""
+    if isinstance(exc, kind):
+        return exc
     if isinstance(exc, BaseExceptionGroup):
-        return any(_cancelled_in(inner) for inner in exc.exceptions)
-    return False
+        return next((found for inner in exc.exceptions if (found := _found(inner, kind)) is not None), None)
+    return None
 
 
 def violation_text(exc: BaseException, client: ContractClient | None) -> tuple[str, str]:
@@ -200,6 +206,7 @@ class Engine:
         self.target = options.deployment_label if options.base_url is None else options.base_url
         self.hint = ""
         self.stopped = ""
+        self.throttled_out = ""  # why a gateway's throttling left a check unchecked, if it did
         self.phase = "set-up"
         self.started_at = datetime.now(UTC)
         self.finished_at: datetime | None = None
@@ -220,6 +227,7 @@ class Engine:
             first = self._stops == 1
         if first:
             self.stopped = self.stopped or reason
+            self._busy_at_stop = bool(self._books.running)  # (a check may end before the engine's loop looks)
             self.cancel.cancel(reason)
         else:
             self.abort.cancel("stopped twice: cleanup skipped")
@@ -311,12 +319,13 @@ class Engine:
                 self.target = self.server.base_url
             else:
                 self.target = self.options.base_url
-            self.hint = probe(self.target, self.options.headers, transport=self.transport)
+            self.hint = probe(self.target, self.options.headers, transport=self.transport, tls=self.options.tls)
             self.cancel.check()
             client = ContractClient(
                 self.target, self.options.headers, max_rps=self.options.max_rps, burst=self.options.concurrency,
                 redactor=self.redact, timeout=self.options.request_timeout, concurrency=self.options.concurrency,
-                cancel=self.cancel, transport=self.transport,
+                cancel=self.cancel, transport=self.transport, tls=self.options.tls,
+                budget=lambda: self.context.remaining_budget() + HARD_STOP_GRACE,
             )
             if self.options.request_log:
                 client.log = []
@@ -327,19 +336,33 @@ class Engine:
             failure.append(exc)
 
     def _make_canaries(self, client: ContractClient) -> None:
-        """Sessions made before any check starts and read again by the checks that need them."""
+        """Sessions made before any check starts and read again by the checks that need them. With
+        --canary-state, the earlier run's canaries are adopted (the guard accepts them, cleanup leaves
+        them) and this run's are planted to outlive it: the file lists both until the old ones are checked."""
         token = current_property.set(SHARED)
         try:
-            for index in range(CANARY_COUNT):
-                created = client.create()
-                try:
-                    sid = created.json()["sessionId"]
-                except (ValueError, KeyError, TypeError):
-                    continue
-                client.patch(sid, {"canary": index, "nested": {"kept": [index, "x"]}})
-                snapshot = client.get(sid)
-                if snapshot.status_code == 200:
-                    self.context.canaries[sid] = snapshot.json()
+            if self.options.canary_state:
+                from contract_tests.canaries import keep, load_state, plant, save_state
+
+                previous = load_state(self.options.canary_state)
+                keep(client, [c.session_id for c in previous])
+                self.context.previous_canaries = previous
+                self.context.target = self.options.deployment_label
+                planted = plant(client, CANARY_COUNT)
+                self.context.planted = planted
+                self.context.canaries = {c.session_id: c.snapshot for c in planted}
+                save_state(self.options.canary_state, self.context.target, [*previous, *planted])
+            else:
+                for index in range(CANARY_COUNT):
+                    created = client.create()
+                    try:
+                        sid = created.json()["sessionId"]
+                    except (ValueError, KeyError, TypeError):
+                        continue
+                    client.patch(sid, {"canary": index, "nested": {"kept": [index, "x"]}})
+                    snapshot = client.get(sid)
+                    if snapshot.status_code == 200:
+                        self.context.canaries[sid] = snapshot.json()
         except ContractViolation as violation:  # e.g. no answer: only the checks that need canaries fail
             self.context.canary_error = violation
         finally:
@@ -409,7 +432,11 @@ class Engine:
             outcome = _Outcome(check, NOT_CHECKED, time.monotonic() - began, skip_reason=skipped.reason)
         except BaseException as exc:
             duration = time.monotonic() - began
-            if _cancelled_in(exc) or self.cancel.cancelled:
+            throttled = _found(exc, Throttled)
+            if throttled is not None and not self.cancel.cancelled:  # the gateway's doing, not the contract's
+                self.throttled_out = self.throttled_out or throttled.reason
+                outcome = _Outcome(check, NOT_CHECKED, duration, skip_reason=throttled.reason)
+            elif _cancelled_in(exc) or self.cancel.cancelled:
                 outcome = _Outcome(check, NOT_CHECKED, duration, skip_reason=f"stopped: {self.cancel.reason or 'run stopped'}")
             else:
                 explanation, reproduction = violation_text(exc, client)
@@ -454,6 +481,7 @@ class Engine:
         result = self._books.results[outcome.check.id]
         result.duration = outcome.duration
         result.measurements = outcome.measurements
+        result.note = printable(self.context.notes.get(outcome.check.id, ""), keep_newlines=False)
         if self.client is not None:
             result.requests = self.client.requests_by_property.get(outcome.check.id, 0)
         if outcome.status == FAIL:
@@ -559,7 +587,11 @@ class Engine:
             writes=client.writes if client else None,
             hygiene=hygiene,
             elapsed=self.context.elapsed(),
-            stopped=self.stopped,
+            stopped=self.stopped or self.throttled_out,
+            throttling=client.throttling if client else None,
+            rate_limit=client.limiter.rate if client else 0.0,
+            canaries_kept=len(self.context.planted),
+            canary_state=self.options.canary_state or "",
             seed=self.options.seed,
             hint=self.hint,
             label=self.options.deployment_label,

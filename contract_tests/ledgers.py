@@ -134,3 +134,36 @@ class RequestsBySession:
     def of(self, sid: uuid.UUID) -> list[SentRequest]:
         with self._lock:
             return list(self._by_session.get(sid, []))
+class ThrottleLedger:
+    """How much throttling the run met: answers a gateway gave instead of the API's (429, or 503 to a GET or
+    HEAD, with `Retry-After`), the wall-clock seconds the client held back for them, and why it gave up
+    waiting, if it did."""
+
+    def __init__(self) -> None:
+        self.throttled = 0
+        self.waited = 0.0
+        self.gave_up: list[str] = []
+        self._held_until = 0.0
+        self._lock = threading.Lock()
+
+    def record(self, now: float, delay: float) -> None:
+        """One throttled answer telling the client to wait `delay` s from `now` (time.monotonic()); waits
+        that overlap (parallel requests told at once) count once."""
+        with self._lock:
+            self.throttled += 1
+            end = now + delay
+            if end > self._held_until:
+                self.waited += end - max(now, self._held_until)
+                self._held_until = end
+
+    def give_up(self, reason: str) -> None:
+        with self._lock:
+            self.gave_up.append(reason)
+
+    def summary(self, rate: float = 0.0) -> str:
+        text = f"throttled {self.throttled} request{'s' * (self.throttled != 1)}, waited {self.waited:.0f} s"
+        if rate > 0:
+            text += f"; request rate lowered to {rate:.3g}/s"
+        if self.gave_up:
+            text += f"; gave up {len(self.gave_up)} time{'s' * (len(self.gave_up) != 1)}: {self.gave_up[0]}"
+        return text

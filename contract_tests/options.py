@@ -18,6 +18,9 @@ from fnmatch import fnmatch
 from typing import Any
 from urllib.parse import urlsplit
 
+from contract_tests.redaction import parse_header, with_credentials, without_credentials
+from contract_tests.tls import Tls, TlsError
+
 PLUGIN_PREFIX = "contract-"
 
 
@@ -103,6 +106,10 @@ def _number(value: float | None) -> str:
 OPTIONS: tuple[Option, ...] = (
     Option("base-url", "deployment to check: http(s)://host[:port][/prefix], the service root without /api/v1 "
            "(default: the reference implementation served on loopback)", metavar="URL"),
+    Option("cacert", "CA bundle (PEM) to trust for an https target, e.g. an internal CA "
+           "(default: $SSL_CERT_FILE, then $REQUESTS_CA_BUNDLE, then certifi's)", metavar="FILE"),
+    Option("cert", "client certificate (PEM) for targets that require mutual TLS; the key too, unless --key", metavar="FILE"),
+    Option("key", "private key (PEM) of --cert", metavar="FILE"),
     Option("label", "the deployment's name in reports (default: the base URL without credentials)", metavar="NAME"),
     Option("header", "header sent with every request (repeatable); values never appear in any output",
            metavar="'Name: value'", repeatable=True),
@@ -114,6 +121,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("max-examples", "examples per generated check", int, 25, "N", minimum=1, maximum=100_000),
     Option("seed", "seed for the generated checks, to repeat a run (default: random)", int, None, "N", minimum=0, maximum=2**63 - 1),
     Option("persistence-window", "seconds canary sessions must survive", float, 5.0, "S", minimum=0, maximum=86_400),
+    Option("canary-state", "check the canaries an earlier run planted (ids, data and times kept in FILE), then plant "
+           "the next ones there: persistence over hours and redeploys, not seconds", metavar="FILE"),
     Option("volume", "sessions created by the persistence-under-volume check", int, 2000, "N", minimum=1, maximum=1_000_000),
     Option("concurrency", "parallel requests in the concurrency checks", int, 24, "N", minimum=20, maximum=1000),
     Option("max-rps", "at most N requests per second", float, 0.0, "N", minimum=0.1, zero_means="no limit"),
@@ -146,12 +155,17 @@ class RunOptions:
     0 for `max_rps`/`time_budget` means no limit/no budget; `base_url` None means the reference."""
 
     base_url: str | None = None
+    cacert: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    tls: Tls = field(default_factory=Tls.from_options)  # what --cacert/--cert/--key and the environment say
     label: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     known_deviations: Mapping[str, str] = field(default_factory=dict)
     max_examples: int = 25
     seed: int = 0
     persistence_window: float = 5.0
+    canary_state: str | None = None  # --canary-state: canaries checked from and planted into this file
     volume: int = 2000
     concurrency: int = 24
     max_rps: float = 0.0
@@ -177,17 +191,6 @@ class RunOptions:
         return without_credentials(self.base_url)
 
 
-def without_credentials(url: str) -> str:
-    """`url` with any `user:password@` removed."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
-
-
 def check_base_url(raw: str) -> str:
     """The base URL without a trailing slash, or a UsageError: empty, no scheme, another scheme, no host."""
     text = raw.strip()
@@ -197,10 +200,11 @@ def check_base_url(raw: str) -> str:
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError as exc:
-        raise UsageError(f"--base-url is not a valid URL: {exc}") from None
+    except ValueError:  # (the library's message may quote a password)
+        raise UsageError(f"--base-url is not a valid URL: {without_credentials(text)!r}") from None
     if not parts.scheme or "://" not in text:
-        raise UsageError(f"--base-url needs a scheme: http://{without_credentials(text)} or https://{without_credentials(text)}")
+        shown = text.rsplit("@", 1)[-1]  # without a scheme, `user:password@` is not userinfo to urlsplit
+        raise UsageError(f"--base-url needs a scheme: http://{shown} or https://{shown}")
     if parts.scheme.lower() not in SUPPORTED_SCHEMES:
         raise UsageError(f"--base-url scheme {parts.scheme!r} is not supported; use http or https")
     if not parts.hostname:
@@ -214,7 +218,6 @@ def build_options(values: Mapping[str, Any], known_ids: Callable[[], list[str]] 
 
     Raises UsageError (one line, no header value) for anything wrong."""
     from contract_tests.deviations import DeviationsError, load_deviations
-    from contract_tests.redaction import parse_header
 
     def get(name: str) -> Any:
         option = OPTION_BY_NAME[name]
@@ -224,8 +227,14 @@ def build_options(values: Mapping[str, Any], known_ids: Callable[[], list[str]] 
     base_url = None if base_url is None else check_base_url(str(base_url))
     try:
         headers = dict(parse_header(raw) for raw in values.get(OPTION_BY_NAME["header"].dest) or [])
+        if base_url is not None:  # credentials in the URL become the Basic header httpx would send
+            base_url, headers = with_credentials(base_url, headers, "--base-url")
         deviations = load_deviations(values.get(OPTION_BY_NAME["known-deviations"].dest))
     except (ValueError, DeviationsError) as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        tls = Tls.from_options(get("cacert"), get("cert"), get("key"))
+    except TlsError as exc:
         raise UsageError(str(exc)) from None
     select = tuple(values.get(OPTION_BY_NAME["property"].dest) or [])
     skip = tuple(values.get(OPTION_BY_NAME["skip-property"].dest) or [])
@@ -241,12 +250,17 @@ def build_options(values: Mapping[str, Any], known_ids: Callable[[], list[str]] 
         seed = random.SystemRandom().randrange(1, 2**31)
     return RunOptions(
         base_url=base_url,
+        cacert=get("cacert"),
+        cert=get("cert"),
+        key=get("key"),
+        tls=tls,
         label=get("label"),
         headers=headers,
         known_deviations=deviations,
         max_examples=get("max-examples"),
         seed=seed,
         persistence_window=get("persistence-window"),
+        canary_state=get("canary-state"),
         volume=get("volume"),
         concurrency=get("concurrency"),
         max_rps=get("max-rps"),

@@ -24,7 +24,7 @@ from contract_tests.registry import load_checks, matches
 from contract_tests.report import RunResults, render_table
 
 OPTIONS_KEY = pytest.StashKey[RunOptions]()
-RESULTS_KEY = pytest.StashKey[tuple[RunResults, Any]]()
+RESULTS_KEY = pytest.StashKey[RunResults]()
 PARAMETER = "contract_property_id"
 
 
@@ -86,8 +86,8 @@ def contract_results(request: pytest.FixtureRequest) -> RunResults:
         results = engine.run()
     except TargetUnreachable as exc:
         pytest.exit(str(exc), returncode=2)
-    write_reports(options, results, engine.redact)
-    config.stash[RESULTS_KEY] = (results, engine.redact)
+    write_reports(options, results)
+    config.stash[RESULTS_KEY] = results
     return results
 
 
@@ -95,6 +95,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     done = config.stash.get(RESULTS_KEY, None)
     if done is None:
         return
-    results, redact = done
+    results = done
     terminalreporter.section("session API contract")
-    terminalreporter.write_line(render_table(results, redact))
+    terminalreporter.write_line(render_table(results))

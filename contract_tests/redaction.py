@@ -1,14 +1,33 @@
-"""Keeps header values (tokens, cookies, keys) out of every line the suite writes."""
+"""Keeps secrets (header values, URL credentials) out of every line the suite writes, where they stand.
+
+A secret reaches the suite two ways, and is kept out of output where it stands, never by replacing
+its text everywhere (a short, non-secret value such as `X-Api-Version: 1` would take every "1" out of
+the seed, the URL and the statements):
+- a `--header` value: the suite renders requests itself (curl lines, the request log) and shows each
+  header by its name only (`-H 'Authorization: <redacted>'`); the JSON report lists header names only;
+- credentials in a URL (`https://user:password@host`): `split_credentials` turns them into the
+  `Authorization: Basic` header httpx would have sent and leaves a URL without them, so the URL the
+  suite shows anywhere has none.
+
+`Redactor` guards one more place: text the suite did not write (a Schemathesis failure, an exception's
+message, a quoted answer of a server that echoes what it was sent). There, and only there, a header
+value of at least `ECHO_MIN` characters is replaced: shorter values cannot be told from ordinary text.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import base64
+from collections.abc import Iterable, Mapping
+from urllib.parse import unquote, urlsplit
 
 REDACTED = "<redacted>"
+ECHO_MIN = 8
+"""Shortest header value looked for in foreign text: tokens and keys are longer; `1`, `yes`, `v2` are not secrets."""
 
 
 class Redactor:
-    """Replaces every registered secret in a text with `<redacted>`."""
+    """The run's secret values; `redactor(text)` replaces those of at least ECHO_MIN characters in a
+    text the suite did not write itself (an explanation quoting a server or a library)."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: list[str] = []
@@ -21,17 +40,67 @@ class Redactor:
             self._secrets.append(secret)
             # Longest first, so a secret that contains another is replaced whole.
             self._secrets.sort(key=len, reverse=True)
+            # The token inside `Bearer <token>` or `Basic <base64>` may be echoed without its scheme.
+            scheme, _, token = secret.partition(" ")
+            if token and scheme.isalpha():
+                self.add(token)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
+            if len(secret) >= ECHO_MIN:
+                text = text.replace(secret, REDACTED)
         return text
 
 
 def parse_header(raw: str) -> tuple[str, str]:
-    """`"Name: value"` -> `("Name", "value")`; ValueError for anything else."""
+    """`"Name: value"` -> `("Name", "value")`; ValueError (never echoing the value) for anything else."""
     name, sep, value = raw.partition(":")
     name, value = name.strip(), value.strip()
     if not sep or not name or any(c.isspace() for c in name):
         raise ValueError("--header expects 'Name: value' (a header name, a colon, then the value)")
     return name, value
+
+
+def without_credentials(url: str) -> str:
+    """`url` with any `user:password@` removed (the text as given when it is not a URL)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
+def split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """`url` without its userinfo, and the `Authorization: Basic` header httpx makes of it (user and
+    password percent-decoded, UTF-8); `(url, {})` when it carries none."""
+    bare = without_credentials(url)
+    if bare == url:
+        return url, {}
+    userinfo = urlsplit(url).netloc.rsplit("@", 1)[0]
+    user, _, password = userinfo.partition(":")
+    pair = f"{unquote(user)}:{unquote(password)}".encode()
+    return bare, {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+
+
+def with_credentials(url: str, headers: Mapping[str, str], option: str) -> tuple[str, dict[str, str]]:
+    """`url` without credentials and `headers` with the Basic header made of them; ValueError (naming
+    `option`, no value) when both the URL and a header give Authorization."""
+    bare, auth = split_credentials(url)
+    if auth and any(name.lower() == "authorization" for name in headers):
+        raise ValueError(f"{option} carries credentials and --header gives Authorization too; give one of them")
+    return bare, {**auth, **headers}
+
+
+def usage_text(message: str) -> str:
+    """argparse's usage error without the values it would echo (an unknown option's argument, a
+    mistyped `--heder 'Authorization: ...'`): option names stay, values go."""
+    if message.startswith("unrecognized arguments:"):
+        words = message.partition(":")[2].split()
+        names = [word.split("=", 1)[0] for word in words if word.startswith("-")]
+        return f"unrecognized arguments: {' '.join(names) or '(not options)'} (values not shown)"
+    if message.startswith("ambiguous option:"):
+        option, _, rest = message.partition(" could match ")
+        return f"{option.split('=', 1)[0]} could match {rest}"
+    return message

@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from contract_tests.client import Hygiene, WriteLedger
+from contract_tests.ledgers import ThrottleLedger
 from contract_tests.printable import printable
 from contract_tests.properties import PROPERTIES
 from contract_tests.rates import Measured
-from contract_tests.redaction import Redactor
 
 PASS, FAIL, KNOWN, NOT_CHECKED = "pass", "fail", "known", "not checked"
 INCONCLUSIVE = "inconclusive"  # a measurement whose time ran out before its sample size, with no violation seen
@@ -32,6 +32,7 @@ class PropertyResult:
     skip_reason: str = ""
     duration: float = 0.0
     requests: int = 0
+    note: str = ""  # what a passing check covered ("3 canaries held for 5 s")
     measurements: list[Measured] = field(default_factory=list)  # a measured property's shapes, k of n each
     script: str = ""  # a bash script replaying the failure (its session's requests, or its pair N times)
 
@@ -48,6 +49,10 @@ class RunResults:
     requests: int = 0
     shared_requests: int = 0  # canaries and cleanup: charged to no property
     writes: WriteLedger | None = None
+    throttling: ThrottleLedger | None = None  # what throttling gateways made the client wait
+    rate_limit: float = 0.0  # the request rate the run ended at (0: no limit)
+    canaries_kept: int = 0  # canaries planted to outlive the run (--canary-state)
+    canary_state: str = ""  # where their ids are kept
     hygiene: Hygiene = field(default_factory=Hygiene)
     elapsed: float = 0.0
     stopped: str = ""  # why the run ended early, if it did
@@ -112,6 +117,8 @@ def _status_label(result: PropertyResult) -> str:
         return f"not checked ({result.skip_reason})"
     if result.measurements and result.status in (PASS, INCONCLUSIVE):
         return f"{result.status} ({result.measured_text()})"
+    if result.status == PASS and result.note:
+        return f"pass ({result.note})"
     return result.status
 
 
@@ -129,17 +136,22 @@ def summary_lines(results: RunResults) -> list[str]:
         for kind, ledger in results.writes.kinds.items():
             if ledger.checked:
                 lines.append(f"  {kind}: {ledger.summary()}")
+    if results.throttling is not None and (results.throttling.throttled or results.throttling.gave_up):
+        lines.append(f"throttling: {results.throttling.summary(results.rate_limit)}")
     lines.append(f"cleanup: {results.hygiene.summary()}")
+    if results.canary_state:
+        lines.append(f"canaries: {results.canaries_kept} planted for the next run, not cleaned up; ids kept in {results.canary_state}")
     if results.hygiene.errors:
         lines.append(f"cleanup: {len(results.hygiene.errors)} deletions got no answer; first: {results.hygiene.errors[0]}")
     if results.hint:
         lines.append(results.hint)
     if results.stopped:
-        lines.append(f"run stopped early: {results.stopped}")
+        # (a gateway's throttling leaves checks unchecked without stopping the run)
+        lines.append(f"{'run incomplete' if results.stopped.startswith('throttled') else 'run stopped early'}: {results.stopped}")
     return [printable(line, keep_newlines=False) for line in lines]
 
 
-def render_table(results: RunResults, redact: Redactor) -> str:
+def render_table(results: RunResults) -> str:
     """The terminal summary: one row per property, then each failure with its reproduction."""
     rows = ordered(results)
     width = max((len(r.property_id) for r in rows), default=10)
@@ -161,10 +173,10 @@ def render_table(results: RunResults, redact: Redactor) -> str:
     out.append("")
     out += summary_lines(results)
     out.append(results.verdict())
-    return printable(redact("\n".join(out)))
+    return printable("\n".join(out))
 
 
-def render_markdown(results: RunResults, redact: Redactor) -> str:
+def render_markdown(results: RunResults) -> str:
     """The Markdown report (for $GITHUB_STEP_SUMMARY or a PR comment)."""
     verdict = "conformant" if results.conformant else "NOT conformant"
     out = [f"## Session API contract: {verdict}", "", f"**{results.verdict()}**", ""]
@@ -184,16 +196,16 @@ def render_markdown(results: RunResults, redact: Redactor) -> str:
                 out += ["```sh", r.reproduction, "```", ""]
             if r.script:
                 out += ["Replay script:", "", "```bash", r.script.rstrip("\n"), "```", ""]
-    return printable(redact("\n".join(out) + "\n"))
+    return printable("\n".join(out) + "\n")
 
 
-def render_junit(results: RunResults, redact: Redactor) -> str:
+def render_junit(results: RunResults) -> str:
     """JUnit XML with one testcase per property, named by its id."""
     rows = ordered(results)
     hygiene = results.hygiene
 
     def clean(text: str) -> str:
-        return printable(redact(text))
+        return printable(text)
 
     suite = ET.Element(
         "testsuite",
@@ -208,6 +220,9 @@ def render_junit(results: RunResults, redact: Redactor) -> str:
     ET.SubElement(properties, "property", name="target", value=clean(results.target))
     ET.SubElement(properties, "property", name="seed", value=str(results.seed))
     ET.SubElement(properties, "property", name="requests", value=str(results.requests))
+    throttling = results.throttling
+    ET.SubElement(properties, "property", name="throttled", value=str(throttling.throttled if throttling else 0))
+    ET.SubElement(properties, "property", name="throttled-wait-seconds", value=f"{throttling.waited if throttling else 0.0:.1f}")
     for r in rows:
         case = ET.SubElement(suite, "testcase", classname="session-contract", name=r.property_id, time=f"{r.duration:.3f}")
         text = clean(f"{r.explanation}\nreproduce: {r.reproduction}" if r.reproduction else r.explanation)
@@ -225,6 +240,8 @@ def render_junit(results: RunResults, redact: Redactor) -> str:
             ET.SubElement(case, "system-out").text = clean(r.measured_text())
         elif r.trim:
             ET.SubElement(case, "system-out").text = "known deviation no longer seen: trim it from the deviations file"
+        elif r.note:
+            ET.SubElement(case, "system-out").text = clean(r.note)
         ET.SubElement(case, "properties").append(ET.Element("property", name="requests", value=str(r.requests)))
     case = ET.SubElement(suite, "testcase", classname="session-contract", name=HYGIENE_CASE, time="0.000")
     summary = clean(f"cleanup: {hygiene.summary()}; {hygiene.deleted} deleted by cleanup")
@@ -243,24 +260,27 @@ REPORT_SCHEMA_VERSION = 1
 ignores fields it does not know. Renaming or removing a field makes a new version."""
 
 
-def render_json(results: RunResults, redact: Redactor, *, tool_version: str, options: dict[str, Any]) -> str:
+def render_json(results: RunResults, *, tool_version: str, options: dict[str, Any]) -> str:
     """The JSON report (`--report-json`): everything the other formats show, for tools and the docs site.
 
     Shape (version 1): `schemaVersion`, `tool` {name, version}, `deployment` {label, target},
     `startedAt`/`finishedAt` (ISO 8601, UTC), `elapsedSeconds`, `seed`, `options` (as given, header
     values redacted), `verdict` {conformant, text, stopped}, `requests` {total, shared},
-    `readYourWrites` {kind: {checked, missed, summary}}, `cleanup` {created, deleted, leftBehind: [ids],
+    `readYourWrites` {kind: {checked, missed, summary}}, `throttling` {throttled (answers of a
+    throttling gateway waited out and sent again), waitedSeconds, rateLimit (requests per second the run
+    ended at; 0: none), gaveUp: [reasons]}, `cleanup` {created, deleted, leftBehind: [ids],
     errors}, `hint`, and `properties`: a list, in the contract's order, of {id, statement, outcome
     ("pass", "fail", "known", "not checked", "inconclusive"), explanation, reproduction, knownReason,
-    skipReason, trim, durationSeconds, requests, measurements, script}. `script` (added in version 1;
-    "" when there is none) is a bash script replaying a failure: its session's requests from its
-    creation, or a measured pair repeated and counted. `measurements` (added in version 1; empty
-    for a property that is not measured) lists each measured shape as {shape, k, n, rate, low95, high95
-    (the 95 % interval; for k = 0 the exact upper bound), needed (the sample size --min-detectable-rate
-    asks for), window (null, or {medianMs, p95Ms, maxMs} of the lags seen), text}."""
+    skipReason, note (what a passing check covered), trim, durationSeconds, requests, measurements, script};
+    `canaries` {planted, state}. `script` (added in version 1; "" when there is none) is a bash script
+    replaying a failure: its session's requests from its creation, or a measured pair repeated and
+    counted. `measurements` (added in version 1; empty for a property that is not measured) lists each
+    measured shape as {shape, k, n, rate, low95, high95 (the 95 % interval; for k = 0 the exact upper
+    bound), needed (the sample size --min-detectable-rate asks for), window (null, or {medianMs, p95Ms,
+    maxMs} of the lags seen), text}."""
 
     def clean(text: str) -> str:
-        return printable(redact(text))
+        return printable(text)
 
     writes: dict[str, Any] = {}
     if results.writes is not None:
@@ -278,6 +298,13 @@ def render_json(results: RunResults, redact: Redactor, *, tool_version: str, opt
         "verdict": {"conformant": results.conformant, "text": clean(results.verdict()), "stopped": clean(results.stopped)},
         "requests": {"total": results.requests, "shared": results.shared_requests},
         "readYourWrites": writes,
+        "throttling": {
+            "throttled": results.throttling.throttled if results.throttling else 0,
+            "waitedSeconds": round(results.throttling.waited, 3) if results.throttling else 0.0,
+            "rateLimit": round(results.rate_limit, 3),
+            "gaveUp": [clean(reason) for reason in results.throttling.gave_up] if results.throttling else [],
+        },
+        "canaries": {"planted": results.canaries_kept, "state": results.canary_state or None},
         "cleanup": {
             "created": results.hygiene.created,
             "deleted": results.hygiene.deleted,
@@ -294,6 +321,7 @@ def render_json(results: RunResults, redact: Redactor, *, tool_version: str, opt
                 "reproduction": clean(r.reproduction),
                 "knownReason": clean(r.known_reason),
                 "skipReason": clean(r.skip_reason),
+                "note": clean(r.note),
                 "trim": r.trim,
                 "durationSeconds": round(r.duration, 3),
                 "requests": r.requests,

@@ -65,7 +65,8 @@ class SessionBook:
     - `deleted`: a DELETE of ours was acknowledged;
     - `reserved`: random ids handed out by `reserve()`, which the run may create, change and delete;
     - `uncertain`: a create-with-id whose answer never came (it may exist: cleanup must look);
-    - `unanswered_creates`: creates without an id whose answer never came (their ids cannot be known).
+    - `unanswered_creates`: creates without an id whose answer never came (their ids cannot be known);
+    - `kept`: canaries that outlive the run (`contract_tests.canaries`): owned, never cleaned up.
     """
 
     def __init__(self) -> None:
@@ -74,6 +75,7 @@ class SessionBook:
         self.reserved: set[uuid.UUID] = set()
         self.uncertain: set[uuid.UUID] = set()
         self.unanswered_creates = 0
+        self.kept: set[uuid.UUID] = set()  # canaries that outlive the run: ours to read and delete, never cleaned up
         self.creator: dict[uuid.UUID, str] = {}  # the property whose request created each session
         self._lock = threading.Lock()
 
@@ -85,7 +87,14 @@ class SessionBook:
 
     def owns(self, sid: uuid.UUID) -> bool:
         with self._lock:
-            return sid in self.live or sid in self.deleted or sid in self.reserved or sid in self.uncertain
+            return sid in self.live or sid in self.deleted or sid in self.reserved or sid in self.uncertain or sid in self.kept
+
+    def keep(self, sid: uuid.UUID) -> None:
+        """A canary (planted now or by an earlier run): the run may read and delete it; cleanup leaves it."""
+        with self._lock:
+            self.live.discard(sid)
+            self.uncertain.discard(sid)
+            self.kept.add(sid)
 
     def created(self, sid: uuid.UUID, by: str) -> None:
         with self._lock:
@@ -97,6 +106,9 @@ class SessionBook:
     def gone(self, sid: uuid.UUID) -> None:
         """A DELETE of ours was acknowledged, or cleanup saw the session gone."""
         with self._lock:
+            if sid in self.kept:  # a canary deleted on purpose: no session of the run
+                self.kept.discard(sid)
+                return
             self.live.discard(sid)
             self.uncertain.discard(sid)
             self.deleted.add(sid)

@@ -8,9 +8,12 @@ from typing import Any
 
 import httpx
 
+from contract_tests.tls import Tls, closed_after_handshake, tls_cause
+
 
 class TargetUnreachable(Exception):
-    """The target did not answer at all (connection refused, DNS, TLS, timeout); one line for the user."""
+    """The target did not answer at all (connection refused, DNS, timeout) or TLS failed (unknown CA, name
+    mismatch, plain HTTP on the other end, a client certificate required); one line for the user."""
 
 
 def serve_reference() -> Any:
@@ -22,24 +25,26 @@ def serve_reference() -> Any:
     return LiveServer(create_app()).start()
 
 
-_PROBED: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+_PROBED: dict[tuple[str, tuple[tuple[str, str], ...], Tls], str] = {}
 
 
-def probe(base_url: str, headers: Mapping[str, str], timeout: float = 5.0, transport: httpx.BaseTransport | None = None) -> str:
+def probe(base_url: str, headers: Mapping[str, str], timeout: float = 5.0, transport: httpx.BaseTransport | None = None,
+          tls: Tls | None = None) -> str:
     """Raise TargetUnreachable unless something answers HTTP at `base_url`; return a one-line hint
     (or "") when `base_url` looks like the API's path rather than the service root. Asks the
     target once per process (the CLI probes before anything starts, the engine again at set-up)."""
-    key = (base_url, tuple(sorted(headers.items())))
+    tls = tls or Tls.from_options()
+    key = (base_url, tuple(sorted(headers.items())), tls)
     if transport is not None:
         with httpx.Client(transport=transport, headers=dict(headers), timeout=timeout) as http:
-            return _probe(http, base_url)
+            return _probe(http, base_url, tls)
     if key not in _PROBED:
-        with httpx.Client(headers=dict(headers), timeout=timeout) as http:
-            _PROBED[key] = _probe(http, base_url)
+        with httpx.Client(headers=dict(headers), timeout=timeout, verify=tls.context()) as http:
+            _PROBED[key] = _probe(http, base_url, tls)
     return _PROBED[key]
 
 
-def _probe(http: httpx.Client, base_url: str) -> str:
+def _probe(http: httpx.Client, base_url: str, tls: Tls) -> str:
     root = base_url.rstrip("/")
     try:
         health = http.get(root + "/health")
@@ -54,6 +59,12 @@ def _probe(http: httpx.Client, base_url: str) -> str:
                 return ("hint: --base-url answers 404 on /health and on /api/v1/session/{id}; "
                         "is it the service root (without /api/v1, with any gateway prefix)?")
     except httpx.TransportError as exc:
+        url = httpx.URL(root)
+        cause = tls_cause(exc, url.host)
+        if cause is None and url.scheme == "https" and isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+            cause = closed_after_handshake(url.host, url.port or 443, tls)
+        if cause is not None:  # one line naming the cause: never a contract violation
+            raise TargetUnreachable(f"TLS failed with {_shown(base_url)}: {cause}") from None
         reason = type(exc).__name__
         detail = str(exc).splitlines()[0] if str(exc) else ""
         raise TargetUnreachable(f"target unreachable: {_shown(base_url)} ({reason}{': ' + detail if detail else ''})") from None
@@ -63,6 +74,6 @@ def _probe(http: httpx.Client, base_url: str) -> str:
 
 
 def _shown(url: str) -> str:
-    from contract_tests.options import without_credentials
+    from contract_tests.redaction import without_credentials
 
     return without_credentials(url)

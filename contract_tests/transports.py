@@ -4,6 +4,7 @@
 
     OwnershipGuard      refuse PATCH/DELETE of a session the run did not create or reserve
     ReadYourWrites      after an acknowledged write, read it back (through the layers below) and tally
+    Throttle            a gateway's 429 (or 503 to GET/HEAD) with Retry-After: wait as told, send again, slow down
     RateLimit           keep request starts under --max-rps (the wait honours the cancel token)
     Counting            charge the request to the current property; the request log
     Tracking            learn from answers which sessions the run created and deleted
@@ -18,17 +19,21 @@ Nothing here throws into another thread: each layer asks the token at its own wa
 
 from __future__ import annotations
 
+import email.utils
+import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from contract_tests.cancel import NEVER, CancelToken
+from contract_tests.cancel import NEVER, Cancelled, CancelToken
 from contract_tests.daemons import HELPERS, Beside
 from contract_tests.expect import ContractViolation
-from contract_tests.ledgers import VISIBILITY_BOUND, RequestCounter, RequestsBySession, WriteLedger, WriteMiss
+from contract_tests.ledgers import VISIBILITY_BOUND, RequestCounter, RequestsBySession, ThrottleLedger, WriteLedger, WriteMiss
 from contract_tests.scripts import SentRequest
 from contract_tests.sessions import (
     SESSION_PATH,
@@ -98,7 +103,12 @@ class Layer(httpx.BaseTransport):
 
 class RateLimiter:
     """A token bucket: on average at most `max_rps` request starts per second across all threads,
-    with bursts of up to `burst` (so a concurrency check can still send its requests together)."""
+    with bursts of up to `burst` (so a concurrency check can still send its requests together).
+    `max_rps` 0 is no limit until a gateway throttles the run: `throttled(delay)` then holds every
+    start for `delay` s and lowers the rate (at most once a second) below what was being sent."""
+
+    SLOWER = 0.7  # a throttled run's new rate, as a share of the rate it was sending at
+    MIN_RATE = 0.5
 
     def __init__(self, max_rps: float, burst: int = 1) -> None:
         self.rate = max_rps
@@ -106,18 +116,38 @@ class RateLimiter:
         self._tokens = float(self.burst)
         self._last = time.monotonic()
         self._lock = threading.Lock()
+        self._hold_until = 0.0
+        self._lowered_at = -1e9
+        self._starts: deque[float] = deque(maxlen=10_000)  # recent start times, to know the rate sent at
 
     def wait(self, cancel: CancelToken = NEVER) -> None:
         """Take one start; sleep (on `cancel`, so a stop ends the wait at once) until it is due."""
-        if self.rate <= 0:
-            return
         with self._lock:
             now = time.monotonic()
-            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate) - 1
-            self._last = now
-            delay = -self._tokens / self.rate if self._tokens < 0 else 0.0
+            delay = max(self._hold_until - now, 0.0)
+            if self.rate > 0:
+                self._tokens = min(self.burst, self._tokens + max(now - self._last, 0.0) * self.rate) - 1
+                self._last = max(self._last, now)
+                delay = max(delay, -self._tokens / self.rate if self._tokens < 0 else 0.0)
+            self._starts.append(now + delay)
         if delay > 0:
             cancel.sleep(delay)
+
+    def throttled(self, delay: float) -> None:
+        """A gateway said "wait `delay` s": hold every start until then, and send slower afterwards."""
+        with self._lock:
+            now = time.monotonic()
+            self._hold_until = max(self._hold_until, now + delay)
+            if now - self._lowered_at < 1.0:
+                return  # one lowering per second: parallel requests throttled together lower it once
+            self._lowered_at = now
+            sent = sum(1 for start in self._starts if now - 1.0 <= start <= now) or 1
+            current = min(self.rate, sent) if self.rate > 0 else float(sent)
+            self.rate = max(self.MIN_RATE, current * self.SLOWER)
+            # When the hold ends, one start is due at once and the next at the new rate: no debt of the
+            # starts that were throttled, and no tokens piled up while everyone was held.
+            self._tokens = 1.0
+            self._last = max(self._last, now + delay)
 
 
 class RateLimit(Layer):
@@ -136,6 +166,86 @@ class RateLimit(Layer):
             self.limiter.wait(token)
         token.check()
         return self.inner.handle_request(request)
+
+
+# --- throttling gateways --------------------------------------------------------------------------
+
+
+THROTTLE_PATIENCE = 120.0
+"""Seconds of `Retry-After` one request may be told to wait in all before the run gives up on it."""
+
+
+class Throttled(Cancelled):
+    """A gateway throttled a request beyond what the run can wait (its budget, the request's deadline,
+    THROTTLE_PATIENCE): the check that sent it is not checked, and the run is incomplete for that reason.
+    A `Cancelled`, so it passes through Hypothesis, Schemathesis and every `except Exception` untouched."""
+
+
+def retry_after(response: httpx.Response, now: datetime | None = None) -> float | None:
+    """The seconds a `Retry-After` header asks for (RFC 9110 §10.2.3: delay-seconds or an HTTP-date, a
+    date in the past meaning 0), or None without a valid one."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+def gateway_wait(request: httpx.Request, response: httpx.Response) -> float | None:
+    """How long to wait before sending `request` again, when `response` is a gateway's throttling rather than
+    the API's answer: a 429 with `Retry-After` (RFC 6585 §4: the request was not processed), or a 503 with
+    `Retry-After` to a GET or HEAD (safe to send again). A write answered 503 is the API's answer (the
+    contract documents no 503): None, and the check reports it."""
+    if response.status_code == 429 or (response.status_code == 503 and request.method in ("GET", "HEAD")):
+        return retry_after(response)
+    return None
+
+
+class Throttle(Layer):
+    """Waits as a throttling gateway says and sends the request again: `Retry-After` on a 429 (any method:
+    it was not processed) or on a 503 to a GET or HEAD. Every start is held meanwhile and the rate is
+    lowered (`RateLimiter.throttled`); the retry goes through the rate limit below. A wait longer than
+    what is left (`budget()`, the request's deadline, THROTTLE_PATIENCE in all) raises `Throttled`."""
+
+    def __init__(self, inner: httpx.BaseTransport, limiter: RateLimiter, ledger: ThrottleLedger, cancel: CancelToken = NEVER,
+                 budget: Callable[[], float] = lambda: float("inf"), base_path: str = "") -> None:
+        super().__init__(inner)
+        self.limiter = limiter
+        self.ledger = ledger
+        self.cancel = cancel
+        self.budget = budget
+        self.base_path = base_path
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        told = 0.0
+        while True:
+            response = self.inner.handle_request(request)
+            delay = gateway_wait(request, response)
+            if delay is None:
+                return response
+            now = time.monotonic()
+            deadline = request.extensions.get(DEADLINE)
+            room = {"the time budget": self.budget(), f"{THROTTLE_PATIENCE:g} s of waiting for one request": THROTTLE_PATIENCE - told}
+            if isinstance(deadline, float | int):
+                room["the request's deadline"] = float(deadline) - now
+            bound, left = min(room.items(), key=lambda item: item[1])
+            if delay > left:
+                reason = (f"{request.method} {api_path(request.url, self.base_path)} answered {response.status_code} "
+                          f"with Retry-After {delay:.0f} s, beyond {bound}")
+                self.ledger.give_up(reason)
+                raise Throttled(f"throttled beyond the budget: {reason}")
+            response.close()
+            told += delay
+            self.ledger.record(now, delay)
+            self.limiter.throttled(delay)  # the retry waits in the rate limit below, with everyone else
+            token_of(request, self.cancel).check()
 
 
 # --- ownership -----------------------------------------------------------------------------------
@@ -199,17 +309,17 @@ class SessionRequests(Layer):
 
 class Counting(Layer):
     """Charges each request to the contract property running (`current_property`; `SHARED` for canaries
-    and cleanup) and, when the counter keeps a log, adds `PROPERTY METHOD path` (redacted)."""
+    and cleanup) and, when the counter keeps a log, adds `PROPERTY METHOD path` (no header, no host:
+    nothing secret stands in it)."""
 
-    def __init__(self, inner: httpx.BaseTransport, counter: RequestCounter, redact: Callable[[str], str] = str) -> None:
+    def __init__(self, inner: httpx.BaseTransport, counter: RequestCounter) -> None:
         super().__init__(inner)
         self.counter = counter
-        self.redact = redact
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         charged = current_property.get()
         line = f"{charged or '(shared)'} {request.method} {request.url.raw_path.decode('ascii', 'replace')}"
-        self.counter.count(charged, self.redact(line))
+        self.counter.count(charged, line)
         return self.inner.handle_request(request)
 
 
@@ -534,12 +644,12 @@ class Deadline(Layer):
 
 
 class Network(httpx.BaseTransport):
-    """The default innermost layer: an `httpx.Client` (its `HTTPTransport` with `limits`, and the
-    environment's proxies and certificates, as a plain `httpx.Client` would use) sending each request
-    as a stream, so `Deadline` reads the body itself."""
+    """The default innermost layer: an `httpx.Client` (its `HTTPTransport` with `limits`, the environment's
+    proxies as a plain `httpx.Client` would use them, and `verify`: the run's SSL context, see
+    `contract_tests.tls`) sending each request as a stream, so `Deadline` reads the body itself."""
 
-    def __init__(self, limits: httpx.Limits) -> None:
-        self.client = httpx.Client(limits=limits, follow_redirects=False)
+    def __init__(self, limits: httpx.Limits, verify: ssl.SSLContext | bool = True) -> None:
+        self.client = httpx.Client(limits=limits, follow_redirects=False, verify=verify)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.client.send(request, stream=True)
@@ -554,6 +664,7 @@ class Network(httpx.BaseTransport):
 
 __all__ = [
     "CANCEL", "CHECK_WRITE", "DEADLINE", "JSON_BODY", "ON_HEADERS", "PAIRED", "SAMPLE", "SENT", "Counting", "Deadline", "Failures", "Layer",
-    "Network", "OwnershipGuard", "RateLimit", "RateLimiter", "ReadYourWrites", "RetrySafe", "SessionRequests", "Tracking", "TransportFailure",
+    "Network", "OwnershipGuard", "RateLimit", "RateLimiter", "ReadYourWrites", "RetrySafe", "SessionRequests", "THROTTLE_PATIENCE", "Throttle",
+    "Throttled", "Tracking", "TransportFailure",
     "UnsafeRequest", "token_of",
 ]

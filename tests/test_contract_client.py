@@ -9,6 +9,7 @@ would never end: the upper bounds on time below are generous and only there to f
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import json
 import socketserver
@@ -239,11 +240,11 @@ def test_client_refuses_to_patch_or_delete_a_session_it_did_not_create(base_url:
 
 
 def test_curl_reproduction_redacts_every_header_value(base_url: str) -> None:
-    with ContractClient(base_url, {"Authorization": "Bearer hunter2", "X-Key": "k-777"}) as contract:
-        response = contract.request("PATCH", f"/api/v1/session/{contract.fresh_id()}", json={"data": {"token": "k-777"}})
+    with ContractClient(base_url, {"Authorization": "Bearer hunter2", "X-Key": "7"}) as contract:
+        response = contract.request("PATCH", f"/api/v1/session/{contract.fresh_id()}", json={"data": {"n": 7}})
         curl = contract.curl(response.request)
-    assert "hunter2" not in curl and "k-777" not in curl
-    assert "-H 'Authorization: <redacted>'" in curl and "-X PATCH" in curl
+    assert "hunter2" not in curl and "X-Key: 7" not in curl
+    assert "-H 'Authorization: <redacted>'" in curl and "-X PATCH" in curl and '{"n":7}' in curl
 
 
 def test_read_your_writes_records_only_the_writes_sent_as_samples(base_url: str) -> None:
@@ -341,22 +342,22 @@ def test_guard_refuses_changes_to_sessions_the_run_does_not_own_and_sends_nothin
 # --- counting and the request log --------------------------------------------------------------------
 
 
-def test_counting_charges_each_request_to_the_property_running_and_logs_it_redacted() -> None:
+def test_counting_charges_each_request_to_the_property_running_and_logs_its_path() -> None:
     counter = RequestCounter()
     counter.log = []
-    layer = Counting(httpx.MockTransport(ok), counter, Redactor(["s3cr3t"]))
+    layer = Counting(httpx.MockTransport(ok), counter)
 
     def as_property(pid: str, path: str) -> None:
         current_property.set(pid)
         send(layer, "GET", path)
 
     contextvars.copy_context().run(as_property, "create.fresh-id", "/a")
-    contextvars.copy_context().run(as_property, "create.fresh-id", "/b?key=s3cr3t")
+    contextvars.copy_context().run(as_property, "create.fresh-id", "/b?key=1")
     contextvars.copy_context().run(as_property, "delete.gone", "/c")
     send(layer, "HEAD", "/d")
     assert counter.total == 4
     assert counter.by_property == {"create.fresh-id": 2, "delete.gone": 1, SHARED: 1}
-    assert counter.log == ["create.fresh-id GET /a", "create.fresh-id GET /b?key=<redacted>", "delete.gone GET /c", "(shared) HEAD /d"]
+    assert counter.log == ["create.fresh-id GET /a", "create.fresh-id GET /b?key=1", "delete.gone GET /c", "(shared) HEAD /d"]
 
 
 def test_the_clients_counts_include_read_backs_but_not_refused_requests() -> None:
@@ -473,15 +474,37 @@ def test_the_head_beside_a_read_back_runs_on_a_daemon_thread() -> None:
 # --- redaction and failures --------------------------------------------------------------------------
 
 
-def test_curl_lines_redact_header_values_everywhere_they_appear() -> None:
-    client = ContractClient("http://target/k-777", {"Authorization": "Bearer hunter2", "X-Key": "k-777"},
+def test_curl_lines_show_header_values_as_redacted_where_they_stand_and_keep_every_other_digit() -> None:
+    client = ContractClient("http://target/v1", {"Authorization": "Bearer hunter2", "X-Api-Version": "1"},
                             transport=httpx.MockTransport(ok))
     with client:
-        response = client.request("POST", "/echo", content=b'{"token": "k-777"}', headers={"Content-Type": "application/json"},
-                                  params={"key": "k-777"})
+        response = client.request("POST", "/echo", content=b'{"n": 1}', headers={"Content-Type": "application/json"},
+                                  params={"key": "1"})
     curl = client.curl(response.request)
-    assert "hunter2" not in curl and "k-777" not in curl
-    assert "-H 'Authorization: <redacted>'" in curl and "-H 'X-Key: <redacted>'" in curl and "<redacted>/echo" in curl
+    assert "hunter2" not in curl
+    assert "-H 'Authorization: <redacted>'" in curl and "-H 'X-Api-Version: <redacted>'" in curl
+    assert "http://target/v1/echo?key=1" in curl and """--data-raw '{"n": 1}'""" in curl
+
+
+def test_credentials_in_the_base_url_become_basic_auth_and_are_shown_nowhere() -> None:
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return ok(request)
+
+    with ContractClient("http://al%40ice:pa%3Ass@target:8080/prefix", transport=httpx.MockTransport(record)) as client:
+        response = client.request("GET", "/x")
+    assert seen[0].headers["authorization"] == "Basic " + base64.b64encode(b"al@ice:pa:ss").decode()
+    assert str(seen[0].url) == "http://target:8080/prefix/x"
+    curl = client.curl(response.request)
+    assert "pa%3Ass" not in curl and "pa:ss" not in curl and "al" not in curl.split("-H")[0].split("//")[1]
+    assert "-H 'Authorization: <redacted>'" in curl
+
+
+def test_the_redactor_replaces_only_long_values_in_foreign_text() -> None:
+    redact = Redactor(["1", "Bearer t0k3n-abcdef"])
+    assert redact("seed 1231, 401: bad token t0k3n-abcdef") == "seed 1231, 401: bad token <redacted>"
 
 
 def test_no_answer_is_a_transport_failure_carrying_the_requests_curl() -> None:

@@ -108,7 +108,8 @@ def validate(client: ContractClient, case: schemathesis.Case, response: Any, sen
     try:
         case.validate_response(
             response, checks=list(all_checks()), headers=dict(client.user_headers),
-            transport_kwargs={"base_url": client.base_url, "headers": dict(client.user_headers)}, **extra,
+            transport_kwargs={"base_url": client.base_url, "headers": dict(client.user_headers), **client.tls.requests_kwargs()},
+            **extra,
         )
     except (Exception, BaseExceptionGroup) as exc:  # Schemathesis' FailureGroup is a BaseExceptionGroup
         if isinstance(exc, BaseExceptionGroup) and exc.subgroup(Cancelled) is not None:

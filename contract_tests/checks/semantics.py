@@ -7,6 +7,7 @@ import time
 from contract_tests.client import ContractClient
 from contract_tests.context import RunContext
 from contract_tests.expect import (
+    ContractViolation,
     Findings,
     expect,
     expect_status,
@@ -159,6 +160,9 @@ def changing_one_sessions_data_never_changes_another(contract_client: ContractCl
 
 @contract_property("persistence.until-delete", canaries=True, cost=5.0)
 def canaries_made_at_the_start_are_unchanged_after_the_window(contract_client: ContractClient, contract_run: RunContext) -> None:
+    """This run's canaries must hold for --persistence-window; with --canary-state, the canaries an
+    earlier run planted (hours or days ago, across redeploys) must hold too. Those are then deleted and
+    the file keeps only this run's, for the next run. The note says what was covered."""
     if contract_run.canary_error is not None:
         raise contract_run.canary_error
     expect(contract_run.canaries, "no canary session could be made at the start of the run")
@@ -170,3 +174,19 @@ def canaries_made_at_the_start_are_unchanged_after_the_window(contract_client: C
         expect(response.status_code == 200, f"canary {sid} is gone after {age:.1f} s (GET {response.status_code})", response)
         expect(response.json() == snapshot, f"canary {sid} changed after {age:.1f} s: {response.json()!r}", response)
         expect_status(contract_client.head(sid), 204, f"HEAD on canary after {age:.1f} s")
+    held = f"{len(contract_run.canaries)} canar{'y' if len(contract_run.canaries) == 1 else 'ies'} held for {age:.0f} s"
+    state = contract_run.options.canary_state
+    if state is None:
+        contract_run.notes["persistence.until-delete"] = held
+        return
+    from contract_tests.canaries import check, clear, save_state
+
+    earlier = contract_run.previous_canaries
+    found = check(contract_client, earlier)
+    clear(contract_client, [*found.intact, *(c for c, _ in found.changed)])
+    save_state(state, contract_run.target, contract_run.planted)
+    covered = found.summary() if earlier else "no canaries from an earlier run yet"
+    contract_run.notes["persistence.until-delete"] = f"{covered}; {held}; {len(contract_run.planted)} planted for the next run"
+    if not found.ok:
+        raise ContractViolation(f"canaries of an earlier run: {found.summary()}", found.first_response)
+
