@@ -183,8 +183,11 @@ class ThrottlingGateway:
 
 
 # Bursts (the concurrency checks), canaries, deletes and their read-backs: a few hundred requests in all.
-PROPERTIES = ["--race-rounds", "4", "--property", "concurrency.*", "--property", "delete.then-404-everywhere", "--property", "persistence.until-delete",
-              "--property", "consistency.*"]
+# (The measured properties, races and read-your-writes, are left out: at 59 samples a shape they send
+# thousands of requests, minutes at 80 a second.)
+PROPERTIES = ["--property", "concurrency.creates-distinct-none-lost", "--property", "concurrency.deletes-leave-others-intact",
+              "--property", "concurrency.patches-disjoint-keys-survive", "--property", "delete.then-404-everywhere",
+              "--property", "persistence.until-delete"]
 
 
 def test_a_run_behind_a_throttling_gateway_passes_and_leaves_nothing_behind(tmp_path: Path) -> None:
