@@ -324,7 +324,7 @@ class CommitAfterAnswerStore(InMemorySessionStore):
 
 
 class ProductionRateStore(CommitAfterAnswerStore):
-    """Like production at production's rates (CONTRACT.md, "Production faults seen on loopback"): a random
+    """Like production at the rates measured on it (commit after answering, racy DELETE): a random
     (seeded) `lag_rate` of creates (without an id) and DELETEs commit 2 to 10 ms after their answer,
     never every k-th one; and on a random `race_rate` of DELETEs the row lingers for `race_window`
     seconds for a second DELETE only, which then answers 200 too (GET and HEAD already see it gone).
