@@ -3,7 +3,7 @@
 `mock_stack` reads as Starlette's `build_middleware_stack` does: the whole stack in one list. It
 holds the mock's own layers and, in their places, the reference's (Connexion's default middlewares
 and the reference's two additions, taken from `reference_impl.app.reference_middlewares`, in their
-order: tests/test_mock_stack.py checks that none is dropped or moved). A layer whose feature is off
+order: tests/test_mock_layers.py checks that none is dropped or moved). A layer whose feature is off
 is left out (`Layer.middleware` is None) and costs nothing. `connexion_speedups.FastAsyncApp` then
 swaps Connexion's classes for their faster twins and adds its dispatch layer innermost.
 
