@@ -96,14 +96,16 @@ class AdminRoutes:
         return JSONResponse({"routes": [f"{method} {path}" for path, methods in self.routes.items() if path.startswith(ADMIN_ROOT) for method in methods]})
 
     async def root(self, request: Request) -> Response:
-        """`GET /`: a pointer to what the mock serves, instead of a bare 404."""
+        """`GET /`: a pointer to what the mock serves, instead of a bare 404; the links carry the public
+        prefix (`--root-path`, or a trusted `X-Forwarded-Prefix`), as Swagger UI's do."""
+        prefix = str(request.scope.get("root_path", "")).rstrip("/")
         return JSONResponse({
             "message": "session-mock: the midPilot session API mock. Open Swagger UI to try the API.",
-            "swaggerUi": "/api/v1/ui/",
-            "api": "/api/v1/session",
-            "openapi": "/api/v1/openapi.json",
-            "health": "/health",
-            "admin": f"{ADMIN_ROOT}/",
+            "swaggerUi": f"{prefix}/api/v1/ui/",
+            "api": f"{prefix}/api/v1/session",
+            "openapi": f"{prefix}/api/v1/openapi.json",
+            "health": f"{prefix}/health",
+            "admin": f"{prefix}{ADMIN_ROOT}/",
         })
 
     async def reset(self, request: Request) -> Response:

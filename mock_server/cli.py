@@ -202,8 +202,9 @@ def banner(base_url: str, args: argparse.Namespace, store: SessionStore, session
 
 def allowed_hosts(args: argparse.Namespace, bound: str) -> list[str]:
     """The names the mock answers to besides the loopback names: the bound address and --allowed-host."""
-    wildcard = bound in ("0.0.0.0", "::", "")
-    return [*([] if wildcard else [bound]), *args.allowed_hosts]
+    # The bound address itself, the wildcard included: the banner prints http://0.0.0.0:PORT/ URLs, and a
+    # browser on this machine opens them with that Host (no DNS name, so no rebinding through it).
+    return [*([bound] if bound else []), *args.allowed_hosts]
 
 
 def describe_hosts(args: argparse.Namespace) -> list[str]:

@@ -89,7 +89,7 @@ def stand_in_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace
             ("--seed", getattr(args, "seed", None) is not None), ("--state-file", getattr(args, "state_file", None) is not None),
         ) if used]
         if local:
-            parser.error(f"{', '.join(local)} shape the mock's own answers; with --proxy the deployment answers")
+            parser.error(f"{', '.join(local)} {'shapes' if len(local) == 1 else 'shape'} the mock's own answers; with --proxy the deployment answers")
     if args.record is not None and not args.record.parent.is_dir():
         parser.error(f"--record {args.record}: the folder {args.record.parent} does not exist")
     try:

@@ -195,7 +195,7 @@ def test_reset_empties_the_violation_totals_and_seeding_is_refused() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--proxy", "http://127.0.0.1:9", "--write-lag", "5"], "--write-lag shape the mock's own answers"),
+        (["--proxy", "http://127.0.0.1:9", "--write-lag", "5"], "--write-lag shapes the mock's own answers"),
         (["--proxy", "http://127.0.0.1:9", "--profile", "production"], "--profile production shape"),
         (["--proxy", "ftp://example"], "needs an http:// or https:// URL"),
         (["--proxy-strict"], "--proxy-strict needs --proxy URL"),

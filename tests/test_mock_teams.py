@@ -544,3 +544,21 @@ def test_the_state_file_keeps_every_namespace_across_a_restart(tmp_path: Path) -
         elsewhere = [httpx.get(again.base_url + f"/api/v1/session/{sid}", headers=h).status_code for h in ({"X-Mock-Namespace": "w2"}, {})]
     assert kept.status_code == 200 and kept.json()["data"] == {"step": 1}
     assert elsewhere == [404, 404]
+
+
+def test_the_root_pointer_carries_the_public_prefix() -> None:
+    """`GET /` links, like Swagger UI's, start with the prefix the mock is served under (found by review)."""
+
+    async def fetch() -> dict[str, Any]:
+        app = create_mock_app(root_path="/mock")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
+            return dict((await client.get("/")).json())
+
+    links = asyncio.run(fetch())
+    assert links["swaggerUi"] == "/mock/api/v1/ui/" and links["admin"] == "/mock/__mock/" and links["api"] == "/mock/api/v1/session"
+
+
+def test_the_wildcard_address_the_banner_prints_is_an_allowed_host() -> None:
+    args = mock_cli.build_parser().parse_args(["--host", "0.0.0.0"])
+    assert AllowedHosts(mock_cli.allowed_hosts(args, "0.0.0.0")).allows("0.0.0.0:8090")
+    assert not AllowedHosts(mock_cli.allowed_hosts(args, "0.0.0.0")).allows("evil.example")
