@@ -227,7 +227,6 @@ class Engine:
             first = self._stops == 1
         if first:
             self.stopped = self.stopped or reason
-            self._busy_at_stop = bool(self._books.running)  # (a check may end before the engine's loop looks)
             self.cancel.cancel(reason)
         else:
             self.abort.cancel("stopped twice: cleanup skipped")
