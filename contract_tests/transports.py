@@ -211,7 +211,8 @@ def gateway_wait(request: httpx.Request, response: httpx.Response) -> float | No
 class Throttle(Layer):
     """Waits as a throttling gateway says and sends the request again: `Retry-After` on a 429 (any method:
     it was not processed) or on a 503 to a GET or HEAD. Every start is held meanwhile and the rate is
-    lowered (`RateLimiter.throttled`); the retry goes through the rate limit below. A wait longer than
+    lowered (`RateLimiter.throttled`); the retry goes through the rate limit below. A sample's read-back
+    (`PAIRED`) is not sent again: its 429 is its answer, and the sample is discarded. A wait longer than
     what is left (`budget()`, the request's deadline, THROTTLE_PATIENCE in all) raises `Throttled`."""
 
     def __init__(self, inner: httpx.BaseTransport, limiter: RateLimiter, ledger: ThrottleLedger, cancel: CancelToken = NEVER,
@@ -241,10 +242,15 @@ class Throttle(Layer):
                           f"with Retry-After {delay:.0f} s, beyond {bound}")
                 self.ledger.give_up(reason)
                 raise Throttled(f"throttled beyond the budget: {reason}")
-            response.close()
-            told += delay
             self.ledger.record(now, delay)
             self.limiter.throttled(delay)  # the retry waits in the rate limit below, with everyone else
+            if request.extensions.get(PAIRED):
+                # A sample's read-back skips the rate limit (it leaves the moment its write is answered), so
+                # sending it again would not wait out the hold: each retry would be throttled at once, until
+                # THROTTLE_PATIENCE is used up. Answered as it is, the sample is discarded and taken again.
+                return response
+            response.close()
+            told += delay
             token_of(request, self.cancel).check()
 
 

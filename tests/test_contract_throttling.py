@@ -24,7 +24,7 @@ import pytest
 
 from contract_tests.cancel import Cancelled, CancelToken
 from contract_tests.ledgers import ThrottleLedger
-from contract_tests.transports import RateLimit, RateLimiter, Throttle, Throttled, retry_after
+from contract_tests.transports import PAIRED, RateLimit, RateLimiter, Throttle, Throttled, retry_after
 from reference_impl import create_app
 from reference_impl.serving import LiveServer
 from reference_impl.store import InMemorySessionStore
@@ -84,6 +84,20 @@ def test_a_429_with_retry_after_is_waited_out_and_sent_again(monkeypatch: pytest
     assert (ledger.throttled, ledger.waited) == (2, 5.0)
     assert ledger.summary().startswith("throttled 2 requests, waited 5 s")
     assert limiter.rate > 0  # "no limit" became a limit below what was being sent
+
+
+def test_a_samples_read_back_is_not_sent_again_but_holds_everyone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A read-back paired with its write skips the rate limit: sent again it would not wait out the hold, and
+    # (measured at 80 rps with 32 lanes) it was throttled again and again until it gave up after 120 s.
+    clock = FakeClock(monkeypatch)
+    inner, seen = answers(busy(3), OK)
+    layer, limiter, ledger = stack(inner, clock)
+    with httpx.Client(transport=layer, base_url="http://target") as http:
+        paired = http.build_request("HEAD", "/api/v1/session/x", extensions={PAIRED: True})
+        assert http.send(paired).status_code == 429  # its answer: the measurement discards the sample
+        assert len(seen) == 1 and ledger.throttled == 1
+        assert http.request("GET", "/api/v1/session/x").status_code == 200  # the next start waits out the hold
+    assert clock.slept == [3.0]
 
 
 def test_a_503_with_retry_after_is_retried_for_get_and_head_only(monkeypatch: pytest.MonkeyPatch) -> None:
