@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from contract_tests.deviations import DIFFERENCE_KINDS, DIFFERENCE_SHAPES, DeviationsError, KnownDeviations, glob_matches, load_known_deviations
-from contract_tests.diff import compare, load_shape
+from contract_tests.diff import Difference, classify, compare, load_shape
 from contract_tests.diff import main as diff
 from contract_tests.openapi_shapes import api_shape
 from contract_tests.options import OPTION_BY_NAME, UsageError, build_options
@@ -299,6 +299,17 @@ def test_a_glob_that_can_match_both_kinds_of_id_serves_both_commands(tmp_path: P
     assert known.differences == {"*404": "anything ending in 404"}
 
 
+def test_an_exact_key_wins_over_a_glob_wherever_it_is_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    known = load_known_deviations(_write(tmp_path, (
+        "schema.*: the glob\nschema.stateful: the exact id\n"
+        "'undocumented-error:*': the glob\n'undocumented-error:POST /api/v1/session 500': the exact id\n"
+    )))
+    assert known.properties == {"schema.stateless": "the glob", "schema.stateful": "the exact id"}
+    findings, stale = classify([Difference("undocumented-error", "POST", "/api/v1/session", "500", None, "documented", "absent"),
+                                Difference("undocumented-error", "GET", "/health", "503", None, "documented", "absent")], known.differences)
+    assert [f.reason for f in findings] == ["the exact id", "the glob"] and stale == []
+
+
 @pytest.mark.parametrize("path", sorted((REPO / "deviations").glob("*.yaml")), ids=lambda path: path.name)
 def test_every_shipped_deviations_file_loads(path: Path) -> None:
     known = load_known_deviations(path)
@@ -338,3 +349,11 @@ def test_run_exits_2_with_one_line_before_any_request(tmp_path: Path, closed_por
     _write(tmp_path, DUPLICATE)
     done = _cli("run", "--base-url", f"http://127.0.0.1:{closed_port}", "--known-deviations", "known.yaml", cwd=tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (2, "", "session-contract: error: known.yaml:3:1: duplicate key 'schema.*' (first at line 1)\n")
+
+
+def test_diff_exits_2_with_one_line_before_fetching_the_description(tmp_path: Path, closed_port: int) -> None:
+    _write(tmp_path, "'undocumented-eror:*': FastAPI documents no errors\n")
+    done = _cli("diff", "--against", f"http://127.0.0.1:{closed_port}/openapi.json", "--known-deviations", "known.yaml", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("session-contract diff: known.yaml:1:1: unknown id 'undocumented-eror:*' "
+                           "(a glob that matches no property id and no difference id; did you mean 'undocumented-error:*'?)\n")
