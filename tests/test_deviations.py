@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -308,6 +309,19 @@ def test_an_exact_key_wins_over_a_glob_wherever_it_is_listed(tmp_path: Path, cap
     findings, stale = classify([Difference("undocumented-error", "POST", "/api/v1/session", "500", None, "documented", "absent"),
                                 Difference("undocumented-error", "GET", "/health", "503", None, "documented", "absent")], known.differences)
     assert [f.reason for f in findings] == ["the exact id", "the glob"] and stale == []
+
+
+def test_the_glob_rule_is_stated_once_and_the_user_documentation_quotes_it() -> None:
+    """The module docstring states the rule; the README (or the guide it moves to, under docs/) has the same sentence."""
+    import contract_tests.deviations as module
+
+    def words(text: str) -> str:
+        return " ".join(text.split())
+
+    rule = re.search(r"A key containing `\*`.*?is an error\.", words(module.__doc__ or ""))
+    assert rule is not None
+    documents = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    assert sum(rule.group() in words(path.read_text(encoding="utf-8")) for path in documents if path.exists()) == 1
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "deviations").glob("*.yaml")), ids=lambda path: path.name)
