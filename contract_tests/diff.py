@@ -22,14 +22,15 @@ Every difference has a stable id, `KIND:METHOD PATH[ STATUS][ FIELD]`, e.g.
 `operation:PATCH /api/v1/session/{session_id}` or
 `response-field:GET /api/v1/session/{session_id} 200 data`.
 
-Known deviations (`--known-deviations FILE`, YAML): a top-level mapping from difference ids to the
-reason they are accepted. `*` in an id matches any text (`"status:* 404"`). The file has the one
-format of `contract_tests.deviations`: the conformance suite's property ids (`list.always-404`) may
-stand beside difference ids and are left to `run`; any other key is an error. Known ids that
-match nothing are reported as stale, not failed.
+Known deviations (`--known-deviations FILE`, YAML): a top-level mapping from difference ids (or
+globs, `"status:* 404"`) to the reason they are accepted, in the one format of
+`contract_tests.deviations`, whose docstring states the glob rule: the conformance suite's property
+ids (`list.always-404`) may stand beside difference ids and are left to `run`; any other key is an
+error. The file is read before any document is fetched. Known ids that match nothing are reported
+as stale, not failed.
 
-Exit status: 0 when every difference is known, 1 when any is not, 2 when a document cannot be
-fetched or read (one line on stderr).
+Exit status: 0 when every difference is known, 1 when any is not, 2 when a document or the
+known-deviations file cannot be fetched or read (one line on stderr).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from typing import Any, NoReturn
 import httpx
 import yaml
 
-from contract_tests.deviations import DIFFERENCE_KINDS, DeviationsError
+from contract_tests.deviations import DIFFERENCE_KINDS, DeviationsError, reason_for
 from contract_tests.deviations import load_known_deviations as load_shared_deviations
 from contract_tests.openapi_shapes import ApiShape, BodyFields, OperationShape, UnreadableDocument, api_shape
 from contract_tests.redaction import Redactor, parse_header, usage_text, with_credentials, without_credentials
@@ -208,19 +209,16 @@ def load_known_deviations(path: Path) -> dict[str, str]:
         raise CannotLoad(str(exc)) from exc
 
 
-def _matches(pattern: str, difference_id: str) -> bool:
-    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), difference_id) is not None
-
-
 def classify(differences: list[Difference], known: dict[str, str]) -> tuple[list[Finding], list[str]]:
-    """Each difference with its known-deviation reason (if any), and the known ids that matched nothing."""
+    """Each difference with its known-deviation reason (if any: the key naming it, exact id before
+    glob, by `contract_tests.deviations.reason_for`), and the known ids that matched nothing."""
     findings: list[Finding] = []
     used: set[str] = set()
     for difference in differences:
-        pattern = next((p for p in known if _matches(p, difference.id)), None)
-        if pattern is not None:
-            used.add(pattern)
-        findings.append(Finding(difference, known[pattern] if pattern is not None else None))
+        named = reason_for(difference.id, known)
+        if named is not None:
+            used.add(named[0])
+        findings.append(Finding(difference, named[1] if named is not None else None))
     return findings, [pattern for pattern in known if pattern not in used]
 
 
@@ -414,15 +412,16 @@ def run(args: argparse.Namespace) -> Report:
         tls = Tls.from_options(getattr(args, "cacert", None), getattr(args, "cert", None), getattr(args, "key", None))
     except ValueError as exc:  # (TlsError is one)
         raise CannotLoad(str(exc)) from None
+    known = load_known_deviations(args.known_deviations) if args.known_deviations else {}  # before anything is fetched
     contract, deployment = load_shape(args.spec, args.timeout), load_shape(args.against, args.timeout, headers, tls)
-    known = load_known_deviations(args.known_deviations) if args.known_deviations else {}
     findings, stale = classify(compare(contract, deployment), known)
     return Report(args.spec, contract.version, without_credentials(args.against), deployment.version, findings, stale,
                   other_operations(contract, deployment))
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Exit 0 when every difference is a known deviation, 1 when any is new, 2 when a document cannot be loaded."""
+    """Exit 0 when every difference is a known deviation, 1 when any is new, 2 when a document or the
+    known-deviations file cannot be loaded."""
     args = _parser().parse_args(argv)
     try:
         report = run(args)
