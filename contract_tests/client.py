@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from contract_tests.baton import yielded
 from contract_tests.cancel import NEVER, CancelToken
 from contract_tests.cleanup import SETTLE_BOUND, clean_up
 from contract_tests.ledgers import (
@@ -259,7 +260,9 @@ class ContractClient:
             kwargs["json"] = json
         elif content is not None:
             kwargs["content"] = content
-        response = self.http.send(self.http.build_request(method.upper(), path, **kwargs))
+        request = self.http.build_request(method.upper(), path, **kwargs)
+        with yielded():  # a wait on the target: the check's group baton is handed on meanwhile
+            response = self.http.send(request)
         self._local.last = response
         return response
 

@@ -7,8 +7,9 @@ What one run does, in order:
 1. **set-up**: serve the reference on loopback if no base URL was given, probe the target, make the
    one `ContractClient`, and make the canary sessions if a selected check needs them;
 2. **main phase**: every selected check whose `phase` is "main", on a pool of worker threads the
-   engine owns (`workers` at once; costly checks first; two checks of one `exclusive` group never at
-   once). With `--time-budget S`, no check starts after S seconds;
+   engine owns (`workers` at once; costly checks first; the checks of one `exclusive` group take
+   turns on its baton, `contract_tests.baton`, and share one worker). With `--time-budget S`, no
+   check starts after S seconds;
 3. **measure phase**: the measurements of rare, brief faults (`phase="measure"`: read-your-writes per
    write kind, the races), one at a time once every main check has ended, so nothing else of the run
    loads the target while they sample; each samples until its sample size (`--min-detectable-rate`)
@@ -44,6 +45,7 @@ from typing import Any
 
 import httpx
 
+from contract_tests.baton import Baton, holding
 from contract_tests.cancel import Cancelled, CancelToken
 from contract_tests.client import SHARED, ContractClient, Hygiene, current_property
 from contract_tests.context import RunContext
@@ -54,7 +56,7 @@ from contract_tests.rates import Measured
 from contract_tests.redaction import Redactor, without_credentials
 from contract_tests.registry import Check
 from contract_tests.report import FAIL, INCONCLUSIVE, KNOWN, NOT_CHECKED, PASS, PropertyResult, RunResults
-from contract_tests.scripts import repeat_script, replay_script
+from contract_tests.scripts import repeat_script, replay_script, scenario_script
 from contract_tests.sessions import api_path, as_uuid, session_id_in
 from contract_tests.target import probe, serve_reference
 from contract_tests.transports import Throttled
@@ -211,6 +213,8 @@ class Engine:
         self.started_at = datetime.now(UTC)
         self.finished_at: datetime | None = None
         self._books = _Books()
+        self._batons = {c.exclusive: Baton(c.exclusive) for c in self.checks if c.exclusive is not None}
+        self._phase_workers = self.workers
         self._finished: queue.SimpleQueue[_Outcome] = queue.SimpleQueue()
         self._last_event = time.monotonic()
         self._stops = 0
@@ -372,15 +376,21 @@ class Engine:
         at = self.cancel.cancelled_at
         return at is None or time.monotonic() - at < STOP_GRACE
 
+    def _busy_workers(self) -> int:
+        """Workers in use: one per running check, but one per group for the checks of an `exclusive`
+        group (they take turns on the group's baton, so together they run like one check)."""
+        running = [c for c in self.checks if c.id in self._books.running]
+        return sum(c.exclusive is None for c in running) + len({c.exclusive for c in running if c.exclusive is not None})
+
     def _startable(self, check: Check) -> bool:
-        if check.exclusive is None:
+        """Whether `check` may start now: a free worker, or a running member of its group to share one with."""
+        if check.exclusive is not None and any(c.exclusive == check.exclusive for c in self.checks if c.id in self._books.running):
             return True
-        busy = {c.exclusive for c in self.checks if c.id in self._books.running}
-        return check.exclusive not in busy
+        return self._busy_workers() < self._phase_workers
 
     def _run_phase(self, checks: list[Check], workers: int | None = None) -> None:
         pending = sorted(checks, key=lambda c: -c.cost)  # stable: registry order among equals
-        workers = workers or self.workers
+        self._phase_workers = workers or self.workers
         while pending or self._books.running:
             try:
                 if self.cancel.cancelled:
@@ -391,7 +401,7 @@ class Engine:
                     for check in pending:
                         self._books.results[check.id].skip_reason = "time budget used up"
                     pending = []
-                while pending and len(self._books.running) < workers:
+                while pending:
                     startable = next((c for c in pending if self._startable(c)), None)
                     if startable is None:
                         break
@@ -423,7 +433,8 @@ class Engine:
         client.forget_last()
         began = time.monotonic()
         try:
-            measured = check(contract_client=client, contract_run=self.context)
+            with holding(self._batons.get(check.exclusive or ""), self.cancel):
+                measured = check(contract_client=client, contract_run=self.context)
             outcome = _Outcome(check, PASS, time.monotonic() - began, measurements=_measured(measured))
         except Inconclusive as cut:
             outcome = _Outcome(check, INCONCLUSIVE, time.monotonic() - began, cut.explanation, measurements=_measured(cut.measurements))
@@ -461,6 +472,17 @@ class Engine:
             response = exc.response if isinstance(exc, ContractViolation) and exc.response is not None else client.last_response
             if response is None:
                 return ""
+            failing = (response.request.method, response.status_code)
+            scenario = getattr(exc, "sessions", None)
+            if scenario:  # a state machine's steps over several sessions, in the order their answers came
+                ids = [(raw, as_uuid(raw)) for raw in scenario]
+                steps = sorted(((raw, r) for raw, sid in ids if sid is not None for r in client.session_requests.of(sid)
+                                if r.charged == property_id), key=lambda step: step[1].seq)
+                path = api_path(response.request.url, client.base_path)
+                last = max((i for i, (_, r) in enumerate(steps) if (r.method, r.status) == failing and r.path.split("?")[0] == path),
+                           default=len(steps) - 1)
+                steps = steps[:last + 1]
+                return scenario_script(steps, base_url=base, header_names=names, what=property_id) if steps else ""
             sid = as_uuid(session_id_in(api_path(response.request.url, client.base_path)))
             if sid is None:
                 return ""
@@ -468,7 +490,6 @@ class Engine:
             if not property_id.startswith("schema."):
                 # The script ends at the failing request. Not for Schemathesis: its checks send follow-ups of
                 # their own after the request they judge (a GET after a DELETE 200), and those show the fault.
-                failing = (response.request.method, response.status_code)
                 last = max((i for i, r in enumerate(sent) if (r.method, r.status) == failing), default=len(sent) - 1)
                 sent = sent[:last + 1]
             return replay_script(sent, sid=str(sid), base_url=base, header_names=names, what=property_id) if sent else ""

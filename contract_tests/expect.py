@@ -16,6 +16,7 @@ class ContractViolation(AssertionError):
         self.response = response
         self.reproduction = reproduction  # already rendered (and redacted), when there is no response
         self.measurements: list[Any] = []  # a measured property's shapes (`contract_tests.rates.Measured`)
+        self.sessions: list[str] = []  # a scenario's session ids (a state machine's): its replay script covers them all
 
 
 def expect(condition: Any, explanation: str, response: httpx.Response | None = None) -> None:

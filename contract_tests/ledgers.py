@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -124,12 +125,14 @@ class RequestsBySession:
         self.limit = limit
         self._by_session: dict[uuid.UUID, list[SentRequest]] = {}
         self._lock = threading.Lock()
+        self._answers = 0  # answers recorded so far: each request's `seq`
 
     def record(self, sid: uuid.UUID, request: SentRequest) -> None:
         with self._lock:
+            self._answers += 1
             sent = self._by_session.setdefault(sid, [])
             if len(sent) < self.limit:
-                sent.append(request)
+                sent.append(dataclasses.replace(request, seq=self._answers))
 
     def of(self, sid: uuid.UUID) -> list[SentRequest]:
         with self._lock:

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from contract_tests.baton import yielded
+
 T = TypeVar("T")
 R = TypeVar("R")
 _STOP = object()
@@ -61,7 +63,9 @@ class ChargedThreadPool:
 
         def results() -> Iterator[R]:
             for future in futures:
-                yield future.result()
+                with yielded():  # the caller only waits: its baton, if any, is handed on meanwhile
+                    result = future.result()
+                yield result
 
         return results()
 
@@ -88,8 +92,9 @@ class ChargedThreadPool:
         for _ in threads:
             self._tasks.put(_STOP)
         if wait:
-            for thread in threads:
-                thread.join()
+            with yielded():
+                for thread in threads:
+                    thread.join()
 
     def __enter__(self) -> ChargedThreadPool:
         return self
@@ -120,4 +125,5 @@ def concurrently(count: int, action: Callable[[int], T], *, together: bool = Tru
 
     with ChargedThreadPool(max_workers=max(1, count)) as pool:
         futures = [pool.submit(run, i) for i in range(count)]
-        return [f.result() for f in futures]
+        with yielded():  # the caller only waits: its baton, if any, is handed on meanwhile
+            return [f.result() for f in futures]

@@ -16,8 +16,10 @@ the engine how to schedule it, are declared here beside the check itself:
 - `phase`: `"main"`; `"measure"` for measurements of rare, brief faults (read-your-writes, races): they
   run after the main phase, one at a time, so nothing else of the run loads the target while they
   sample; or `"last"` for checks that read what the others measured (once every other check has ended);
-- `exclusive`: checks naming the same group never run at the same time (`HYPOTHESIS`: on CPython
-  3.11 two threads building ASTs at once can fail inside Hypothesis' example descriptions);
+- `exclusive`: checks naming the same group never execute their own code at the same time: they take
+  turns on the group's baton and overlap only their waits on the target (`contract_tests.baton`;
+  `HYPOTHESIS`: on CPython 3.11 two threads building ASTs at once can fail inside Hypothesis' example
+  descriptions);
 - `cost`: rough seconds against a loopback target; costly checks start first, so the run's longest
   waits overlap everything else;
 - `measures`: the write kinds (`create`, `create-with-id`, `patch`, `delete`) whose read-your-writes

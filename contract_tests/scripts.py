@@ -4,6 +4,8 @@
   create is replayed as a create-with-id of the id the run recorded, so the script is deterministic
   (cleanup deleted that session, so the id is free again). Every request prints its status; the last
   one (the failing request) prints its whole answer, beside the status the run saw.
+- `scenario_script`: the same for a scenario over several sessions (a state machine's steps): every
+  request the check sent on any of them, in the order their answers came.
 - `repeat_script`: a rate-based failure (read-your-writes, a race): its pair, N times, counting the
   tries that broke the rule, since one try rarely shows a fault seen in 1 of 100.
 
@@ -32,6 +34,7 @@ class SentRequest:
     content_type: str | None = None
     status: int | None = None
     charged: str = ""  # the property whose check sent it
+    seq: int = 0  # the order in which the run received the answers (`RequestsBySession` numbers them)
 
 
 def header_variable(index: int) -> str:
@@ -68,14 +71,27 @@ def _curl_args(request: SentRequest, path: str) -> str:
 
 def replay_script(requests: Sequence[SentRequest], *, sid: str, base_url: str, header_names: Sequence[str], what: str) -> str:
     """The script replaying `requests` (all on session `sid`, the failing one last)."""
-    lines = _preamble(base_url, header_names, f"{what}: the {len(requests)} requests of the run on session {sid}, in order")
-    for number, request in enumerate(requests, 1):
+    return _replay([(sid, request) for request in requests], base_url, header_names,
+                   f"{what}: the {len(requests)} requests of the run on session {sid}, in order")
+
+
+def scenario_script(steps: Sequence[tuple[str, SentRequest]], *, base_url: str, header_names: Sequence[str], what: str) -> str:
+    """The script replaying a scenario over several sessions (a state machine's steps): `steps` are
+    (session id, request) in the order the run received their answers, the failing one last."""
+    sessions = len({sid for sid, _ in steps})
+    return _replay(steps, base_url, header_names,
+                   f"{what}: the {len(steps)} requests of the run on the scenario's {sessions} sessions, in order")
+
+
+def _replay(steps: Sequence[tuple[str, SentRequest]], base_url: str, header_names: Sequence[str], what: str) -> str:
+    lines = _preamble(base_url, header_names, what)
+    for number, (sid, request) in enumerate(steps, 1):
         path = request.path
         if request.method == "POST" and path.rstrip("/") == SESSION_PATH:  # a create: replayed with the recorded id
             path = f"{SESSION_PATH}/{sid}"
         shown = f"{request.method} {path}"
         seen = f" (the run saw {request.status})" if request.status is not None else ""
-        if number == len(requests):
+        if number == len(steps):
             lines.append(f"echo {shell_word(f'--- the failing request: {shown}{seen}')}")
             lines.append(_curl_args(request, path).replace(CURL, "curl -sS -i \"${HEADERS[@]}\"", 1))
         else:

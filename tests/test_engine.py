@@ -21,7 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contract_tests import engine as engine_module
-from contract_tests.cancel import Cancelled
+from contract_tests.baton import Baton, held, holding, yielded
+from contract_tests.cancel import Cancelled, CancelToken
 from contract_tests.client import ContractClient
 from contract_tests.context import RunContext
 from contract_tests.engine import CheckFinished, CheckStarted, CleanupStarted, Engine, Heartbeat, RunFinished, RunStarted, Stopping
@@ -156,8 +157,60 @@ def test_checks_of_one_exclusive_group_never_overlap_and_costly_checks_start_fir
     checks = [make_check("health.ok", exclusive("a"), exclusive="g"),
               make_check("get.shape", exclusive("b"), exclusive="g", cost=9.0),
               make_check("create.fresh-id", exclusive("c"), exclusive="g", cost=5.0)]
-    run_engine(checks)
-    assert overlaps == [] and started == ["b", "c", "a"]
+    events: list[Any] = []
+    run_engine(checks, events=events)
+    assert overlaps == [] and sorted(started) == ["a", "b", "c"]
+    # started costliest first; the group's members then take turns on its baton in whatever order they reach it
+    assert [e.property_id for e in events if isinstance(e, CheckStarted)] == ["get.shape", "create.fresh-id", "health.ok"]
+
+
+def test_checks_of_one_exclusive_group_overlap_their_waits_on_the_target() -> None:
+    # They take turns running their own code (the test above), not waiting for answers: against a far
+    # target the group costs about its longest member's wall time, not the sum of its members'.
+    both_in_flight = threading.Barrier(2)
+    met: list[bool] = []
+
+    class Meeting(StandIn):
+        def __call__(self, request: httpx.Request) -> httpx.Response:
+            if request.headers.get("x-meet"):
+                try:
+                    both_in_flight.wait(timeout=5)
+                    met.append(True)
+                except threading.BrokenBarrierError:
+                    met.append(False)
+            return super().__call__(request)
+
+    def body(contract_client: ContractClient) -> None:
+        assert contract_client.request("GET", "/health", headers={"x-meet": "1"}).status_code == 200
+
+    checks = [make_check("health.ok", body, exclusive="g"), make_check("get.shape", body, exclusive="g")]
+    _, results = run_engine(checks, Meeting())
+    assert met == [True, True] and results.conformant
+
+
+def test_a_thread_waiting_for_its_groups_baton_leaves_when_the_run_stops() -> None:
+    baton, token = Baton("g"), CancelToken()
+    left: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with holding(baton, token):
+                left.append(AssertionError("took a baton that was held"))
+        except Cancelled as exc:
+            left.append(exc)
+
+    with holding(baton, token):
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        time.sleep(0.1)
+        token.cancel("stopped")
+        waiter.join(timeout=5)
+        assert held() is baton  # the stop did not take it from its holder
+    assert [type(e) for e in left] == [Cancelled] and held() is None
+    with holding(baton, CancelToken()), yielded():
+        assert held() is None  # handed on for the wait: a waiter could take it now
+        assert baton._lock.acquire(timeout=1)
+        baton._lock.release()
 
 
 def test_the_last_phase_starts_after_every_main_check_has_ended() -> None:

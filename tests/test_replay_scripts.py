@@ -47,6 +47,33 @@ def test_a_failing_checks_script_replays_its_sessions_requests_and_shows_the_fai
     assert "HTTP/1.1 404" in right.stdout, right.stdout + right.stderr
 
 
+def test_a_state_machines_script_replays_its_steps_over_every_session_of_the_scenario(tmp_path: Path) -> None:
+    """A fault that needs two sessions (DELETE also removes the newest other one): model.state-machine's
+    script holds the scenario's steps on every session it touched, in order, creates as create-with-id of
+    the recorded ids; replayed against a fresh broken server the failing read fails again, and against
+    the reference it does not. One machine (`--max-examples 5`): parallel machines share the target, so
+    another machine's DELETE could be the one that removed this scenario's session."""
+    variant = next(v for v in BROKEN if v.name == "delete-removes-another")
+    app, _ = variant.build()
+    with LiveServer(app) as server:
+        run = session_contract("--base-url", server.base_url, "--property", "model.state-machine", "--seed", "3", "--max-examples", "5",
+                               "--report-json", str(tmp_path / "report.json"), tmp=tmp_path / "run")
+    assert run.returncode == 1, run.stdout + run.stderr
+    [entry] = [p for p in json.loads((tmp_path / "report.json").read_text())["properties"] if p["id"] == "model.state-machine"]
+    script = entry["script"]
+    assert "requests of the run on the scenario's" in script, script
+    creates = {line.split('"$BASE"')[1].split()[0] for line in script.splitlines() if "-X POST" in line}
+    assert len(creates) >= 2 and "-X DELETE" in script  # two sessions at least: the deleted one and its victim
+    last = script.rstrip().splitlines()[-1]
+    app, _ = variant.build()
+    with LiveServer(app) as broken:
+        again = bash(script, broken.base_url, tmp_path)
+    with LiveServer(create_app()) as reference:
+        right = bash(script, reference.base_url, tmp_path)
+    assert "--- the failing request:" in again.stdout and "HTTP/1.1 404" in again.stdout, again.stdout + again.stderr
+    assert ("-I" in last and "HTTP/1.1 204" in right.stdout) or "HTTP/1.1 200" in right.stdout, right.stdout + right.stderr
+
+
 def test_header_values_become_variables_the_script_names_and_bodies_are_shell_safe(tmp_path: Path) -> None:
     requests = [SentRequest("POST", "/api/v1/session", status=201),
                 SentRequest("PATCH", f"/api/v1/session/{SID}", b'{"data": {"q": "it\'s $HOME `x`"}}', "application/json", 200)]

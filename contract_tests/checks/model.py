@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
+from contract_tests.baton import held, holding
 from contract_tests.client import SESSION_PATH, ContractClient
 from contract_tests.context import RunContext
 from contract_tests.expect import ContractViolation, expect, expect_status, json_body
@@ -53,6 +54,7 @@ def noting_violations(step: Callable[..., None]) -> Callable[..., None]:
         try:
             step(self, *args, **kwargs)
         except ContractViolation as violation:
+            violation.sessions = violation.sessions or [*self.live, *self.deleted]  # the replay script's scope
             self.noted.append(violation)
             raise
 
@@ -249,8 +251,13 @@ def random_operation_sequences_agree_with_the_model(contract_client: ContractCli
     machines = max(1, min(MACHINES, options.max_examples // 5))
     share = -(-options.max_examples // machines)
     failures: list[BaseException] = []
+    baton = held()  # each machine runs Hypothesis in its own thread: each takes the check's baton in turn
 
     def run_machine(number: int, readers: ChargedThreadPool) -> None:
+        with holding(baton, contract_client.cancel):
+            run_one_machine(number, readers)
+
+    def run_one_machine(number: int, readers: ChargedThreadPool) -> None:
         class Machine(SessionModel):
             client = contract_client
             pool = readers
@@ -275,10 +282,12 @@ def random_operation_sequences_agree_with_the_model(contract_client: ContractCli
                 failures.append(inner[0] if inner else flaky)
                 return
             first = Machine.noted[0]
-            failures.append(ContractViolation(
+            reported = ContractViolation(
                 f"{first.explanation} (Hypothesis' replay of the sequence did not fail the same way: the target answered differently the second time)",
                 first.response, reproduction=first.reproduction,
-            ))
+            )
+            reported.sessions = first.sessions
+            failures.append(reported)
         except BaseException as exc:  # handed to the test's thread below
             failures.append(exc)
 
