@@ -7,7 +7,9 @@ request journal. Each exchange is checked by `ExchangeChecker`; its violations a
 go into the journal entry (`/__mock/requests`) and the totals (`/__mock/violations`).
 
 - Header values (`Authorization`, cookies, ...) are forwarded as sent and never logged or journaled;
-  hop-by-hop headers (RFC 9110, 7.6.1) and `Host` are not forwarded.
+  hop-by-hop headers (RFC 9110, 7.6.1) and `Host` are not forwarded. Credentials in the URL
+  (`https://user:password@host`) are taken out of it and sent as the Basic header httpx would make
+  of them (replacing the request's own `Authorization`, as httpx does): the URL shown anywhere has none.
 - Bounded: connecting, and the whole exchange, time out after `timeout_s`; an unreachable
   deployment answers 502 and a timed-out one 504, both `{"detail": ...}`.
 - `strict`: an answer with violations is replaced by 502 `{"detail": ..., "violations": [...]}`
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +31,7 @@ from mock_server.record import Recording
 from mock_server.violations import ViolationLog
 from reference_impl.asgi_body import read_body
 from reference_impl.errors import error_body
+from session_spec.credentials import split_credentials, without_credentials
 from session_spec.exchanges import ExchangeChecker, Finding
 
 EXCHANGE_NOTES = "session_mock.exchange"
@@ -42,24 +45,35 @@ log = logging.getLogger("session_mock.proxy")
 def parse_proxy_url(text: str) -> str:
     """`http(s)://host[:port][/prefix]` without a trailing slash; ValueError with a readable reason otherwise."""
     parts = urlsplit(text.strip())
+    shown = without_credentials(text.strip())  # the messages never echo a password
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"--proxy needs an http:// or https:// URL with a host, not {text!r}")
+        raise ValueError(f"--proxy needs an http:// or https:// URL with a host, not {shown!r}")
     if parts.query or parts.fragment:
-        raise ValueError(f"--proxy URL {text!r} must not have a query or fragment")
+        raise ValueError(f"--proxy URL {shown!r} must not have a query or fragment")
     try:
         _ = parts.port
     except ValueError:
-        raise ValueError(f"--proxy URL {text!r} has an invalid port") from None
+        raise ValueError(f"--proxy URL {shown!r} has an invalid port") from None
     return text.strip().rstrip("/")
 
 
 @dataclass(frozen=True)
 class ProxySettings:
-    """Where to forward, how long to wait at most, and whether violating answers become 502s."""
+    """Where to forward, how long to wait at most, and whether violating answers become 502s.
+
+    Credentials in `url` are taken out of it: `url` is then safe to show, and `authorization` (the
+    Basic header made of them) is sent with every request and shown nowhere."""
 
     url: str
     strict: bool = False
     timeout_s: float = 10.0
+    authorization: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        bare, auth = split_credentials(self.url)
+        if auth:  # a frozen dataclass: set once, here
+            object.__setattr__(self, "url", bare)
+            object.__setattr__(self, "authorization", auth["Authorization"])
 
 
 def _error(status: int, detail: str, extra: dict[str, Any] | None = None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -132,6 +146,9 @@ class ProxyMiddleware:
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP]
+        if self.settings.authorization is not None:  # the --proxy URL's credentials, as httpx would send them
+            headers = [(k, v) for k, v in headers if k.lower() != b"authorization"]
+            headers.append((b"authorization", self.settings.authorization.encode("latin-1")))
         try:
             async with asyncio.timeout(self.settings.timeout_s):
                 answer = await self.client.request(scope["method"], target, headers=headers, content=body)

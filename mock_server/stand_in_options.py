@@ -11,6 +11,7 @@ from pathlib import Path
 from mock_server.profile import CONTRACT, ProfileError, available_profiles, load_profile
 from mock_server.proxy import ProxySettings, parse_proxy_url
 from mock_server.stand_in import StandIn
+from session_spec.credentials import without_credentials
 
 MAX_WRITE_LAG_MS = 60_000
 
@@ -112,7 +113,7 @@ def describe_stand_in(args: argparse.Namespace) -> list[str]:
         lines.append(f"  Write lag    {args.write_lag} ms (acknowledged writes become visible that much later)")
     if args.proxy:
         mode = "strict: violating answers become 502" if args.proxy_strict else "violations reported"
-        lines.append(f"  Proxy        {args.proxy} ({mode}; summary at /__mock/violations)")
+        lines.append(f"  Proxy        {without_credentials(args.proxy)} ({mode}; summary at /__mock/violations)")
         if args.record is not None:
             lines.append(f"  Record       sessions answered, written to {args.record} at shutdown (replay: --seed {args.record})")
     return lines
