@@ -40,7 +40,7 @@ class _ArgumentParser(argparse.ArgumentParser):
     """argparse that exits 2 with one line (and never echoes a --header value)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        from contract_tests.redaction import usage_text
+        from session_spec.credentials import usage_text
 
         self.exit(EXIT_USAGE, f"session-contract: error: {usage_text(message)}\n")
 
@@ -268,7 +268,7 @@ def write_reports(options: RunOptions, results: RunResults) -> list[tuple[str, s
 
 def options_for_report(options: RunOptions) -> dict[str, object]:
     """The run's options as the JSON report shows them: header names only, no credentials."""
-    from contract_tests.redaction import without_credentials
+    from session_spec.credentials import without_credentials
 
     shown: dict[str, object] = {}
     for option in OPTIONS:

@@ -45,9 +45,8 @@ from contract_tests.ledgers import (
     WriteMiss,
 )
 from contract_tests.printable import plain_bytes, printf_feed, shell_word
-from contract_tests.redaction import REDACTED, Redactor, with_credentials, without_credentials
+from contract_tests.redaction import REDACTED, Redactor, with_credentials
 from contract_tests.sessions import SESSION_PATH, SHARED, SessionBook, as_uuid, backoff, current_property, data_of, session_id_in
-from contract_tests.tls import Tls
 from contract_tests.transports import (
     CANCEL,
     CHECK_WRITE,
@@ -71,6 +70,8 @@ from contract_tests.transports import (
     TransportFailure,
     UnsafeRequest,
 )
+from session_spec.credentials import without_credentials
+from session_spec.tls import Tls
 
 __all__ = [
     "SESSION_PATH", "SETTLE_BOUND", "SHARED", "VISIBILITY_BOUND", "WRITE_KINDS", "WRITE_METHODS", "ContractClient",

@@ -50,9 +50,10 @@ import yaml
 from contract_tests.deviations import DIFFERENCE_KINDS, DeviationsError, reason_for
 from contract_tests.deviations import load_known_deviations as load_shared_deviations
 from contract_tests.openapi_shapes import ApiShape, BodyFields, OperationShape, UnreadableDocument, api_shape
-from contract_tests.redaction import Redactor, parse_header, usage_text, with_credentials, without_credentials
-from contract_tests.tls import Tls, TlsError, tls_cause
+from contract_tests.redaction import Redactor, parse_header, with_credentials
 from session_spec import SPEC_PATH
+from session_spec.credentials import usage_text, without_credentials
+from session_spec.tls import Tls, TlsError, tls_cause
 
 DEFAULT_SPEC_PATH = SPEC_PATH
 KINDS = DIFFERENCE_KINDS

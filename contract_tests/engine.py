@@ -53,13 +53,14 @@ from contract_tests.expect import CheckSkipped, ContractViolation, Inconclusive
 from contract_tests.options import RunOptions
 from contract_tests.printable import printable
 from contract_tests.rates import Measured
-from contract_tests.redaction import Redactor, without_credentials
+from contract_tests.redaction import Redactor
 from contract_tests.registry import Check
 from contract_tests.report import FAIL, INCONCLUSIVE, KNOWN, NOT_CHECKED, PASS, PropertyResult, RunResults
 from contract_tests.scripts import repeat_script, replay_script, scenario_script
 from contract_tests.sessions import api_path, as_uuid, session_id_in
 from contract_tests.target import probe, serve_reference
 from contract_tests.transports import Throttled
+from session_spec.credentials import without_credentials
 
 REPEATED_SHAPES = {
     **{f"consistency.read-your-writes.{kind}": kind for kind in ("create", "create-with-id", "patch", "delete")},

@@ -18,8 +18,9 @@ from fnmatch import fnmatch
 from typing import Any
 from urllib.parse import urlsplit
 
-from contract_tests.redaction import parse_header, with_credentials, without_credentials
-from contract_tests.tls import Tls, TlsError
+from contract_tests.redaction import parse_header, with_credentials
+from session_spec.credentials import without_credentials
+from session_spec.tls import Tls, TlsError
 
 PLUGIN_PREFIX = "contract-"
 

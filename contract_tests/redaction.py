@@ -5,7 +5,8 @@ its text everywhere (a short, non-secret value such as `X-Api-Version: 1` would 
 the seed, the URL and the statements):
 - a `--header` value: the suite renders requests itself (curl lines, the request log) and shows each
   header by its name only (`-H 'Authorization: <redacted>'`); the JSON report lists header names only;
-- credentials in a URL (`https://user:password@host`): `split_credentials` turns them into the
+- credentials in a URL (`https://user:password@host`): `split_credentials` (session_spec.credentials,
+  shared with the mock's proxy) turns them into the
   `Authorization: Basic` header httpx would have sent and leaves a URL without them, so the URL the
   suite shows anywhere has none.
 
@@ -16,9 +17,9 @@ value of at least `ECHO_MIN` characters is replaced: shorter values cannot be to
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Mapping
-from urllib.parse import unquote, urlsplit
+
+from session_spec.credentials import split_credentials
 
 REDACTED = "<redacted>"
 ECHO_MIN = 8
@@ -61,29 +62,6 @@ def parse_header(raw: str) -> tuple[str, str]:
     return name, value
 
 
-def without_credentials(url: str) -> str:
-    """`url` with any `user:password@` removed (the text as given when it is not a URL)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
-
-
-def split_credentials(url: str) -> tuple[str, dict[str, str]]:
-    """`url` without its userinfo, and the `Authorization: Basic` header httpx makes of it (user and
-    password percent-decoded, UTF-8); `(url, {})` when it carries none."""
-    bare = without_credentials(url)
-    if bare == url:
-        return url, {}
-    userinfo = urlsplit(url).netloc.rsplit("@", 1)[0]
-    user, _, password = userinfo.partition(":")
-    pair = f"{unquote(user)}:{unquote(password)}".encode()
-    return bare, {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
-
-
 def with_credentials(url: str, headers: Mapping[str, str], option: str) -> tuple[str, dict[str, str]]:
     """`url` without credentials and `headers` with the Basic header made of them; ValueError (naming
     `option`, no value) when both the URL and a header give Authorization."""
@@ -91,16 +69,3 @@ def with_credentials(url: str, headers: Mapping[str, str], option: str) -> tuple
     if auth and any(name.lower() == "authorization" for name in headers):
         raise ValueError(f"{option} carries credentials and --header gives Authorization too; give one of them")
     return bare, {**auth, **headers}
-
-
-def usage_text(message: str) -> str:
-    """argparse's usage error without the values it would echo (an unknown option's argument, a
-    mistyped `--heder 'Authorization: ...'`): option names stay, values go."""
-    if message.startswith("unrecognized arguments:"):
-        words = message.partition(":")[2].split()
-        names = [word.split("=", 1)[0] for word in words if word.startswith("-")]
-        return f"unrecognized arguments: {' '.join(names) or '(not options)'} (values not shown)"
-    if message.startswith("ambiguous option:"):
-        option, _, rest = message.partition(" could match ")
-        return f"{option.split('=', 1)[0]} could match {rest}"
-    return message

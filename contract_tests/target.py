@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from contract_tests.tls import Tls, closed_after_handshake, tls_cause
+from session_spec.tls import Tls, closed_after_handshake, tls_cause
 
 
 class TargetUnreachable(Exception):
@@ -74,6 +74,6 @@ def _probe(http: httpx.Client, base_url: str, tls: Tls) -> str:
 
 
 def _shown(url: str) -> str:
-    from contract_tests.redaction import without_credentials
+    from session_spec.credentials import without_credentials
 
     return without_credentials(url)

@@ -652,7 +652,7 @@ class Deadline(Layer):
 class Network(httpx.BaseTransport):
     """The default innermost layer: an `httpx.Client` (its `HTTPTransport` with `limits`, the environment's
     proxies as a plain `httpx.Client` would use them, and `verify`: the run's SSL context, see
-    `contract_tests.tls`) sending each request as a stream, so `Deadline` reads the body itself."""
+    `session_spec.tls`) sending each request as a stream, so `Deadline` reads the body itself."""
 
     def __init__(self, limits: httpx.Limits, verify: ssl.SSLContext | bool = True) -> None:
         self.client = httpx.Client(limits=limits, follow_redirects=False, verify=verify)

@@ -25,6 +25,7 @@ from mock_server.sqlite_store import SqliteSessionStore, StateFileError
 from mock_server.stand_in_options import add_stand_in_options, describe_stand_in, stand_in_from_args
 from reference_impl.store import InMemorySessionStore, SessionRecord, SessionStore
 from session_spec import toolkit_version
+from session_spec.credentials import usage_text, without_credentials
 from session_spec.rules import JsonBodyError, parse_json
 
 PROG = "session-mock"
@@ -44,10 +45,11 @@ def _shutdown_done(signum: int, frame: object) -> None:
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a bad option is told in one line (`session-mock: error: ...`), exit status 2."""
+    """argparse, but a bad option is told in one line (`session-mock: error: ...`), exit status 2, never
+    echoing a value it did not understand (a mistyped option's argument may be a --proxy URL's password)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"{self.prog}: error: {usage_text(message)} (see --help)\n")
 
 
 def _option_type(parse: Callable[[str], T]) -> Callable[[str], T]:
@@ -180,7 +182,7 @@ def bind(host: str, port: int) -> socket.socket:
 def banner(base_url: str, args: argparse.Namespace, store: SessionStore, sessions: int) -> str:
     where = f"state file {args.state_file}" if args.state_file else "memory"
     if args.proxy:
-        where = f"the deployment at {args.proxy} (proxied; nothing stored here)"
+        where = f"the deployment at {without_credentials(args.proxy)} (proxied; nothing stored here)"
     before = " before forwarding" if args.proxy else ""
     return "\n".join([
         f"session-mock listening on {base_url}",

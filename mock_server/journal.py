@@ -27,7 +27,7 @@ class JournalEntry:
     status: int
     time: str
     durationMs: float
-    notes: dict[str, Any] | None = None  # what the proxy found in this exchange (violations, requestIssues)
+    notes: dict[str, Any] | None = None  # what the proxy found in this exchange (violations, requestIssues, upstreamError)
 
 
 def _entry_json(entry: JournalEntry) -> dict[str, Any]:

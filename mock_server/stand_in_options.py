@@ -11,6 +11,8 @@ from pathlib import Path
 from mock_server.profile import CONTRACT, ProfileError, available_profiles, load_profile
 from mock_server.proxy import ProxySettings, parse_proxy_url
 from mock_server.stand_in import StandIn
+from session_spec.credentials import without_credentials
+from session_spec.tls import Tls, TlsError
 
 MAX_WRITE_LAG_MS = 60_000
 
@@ -74,6 +76,16 @@ def add_stand_in_options(parser: argparse.ArgumentParser) -> None:
         "--proxy-timeout", type=_timeout, default=10.0, metavar="S",
         help="with --proxy: give up on the deployment after S seconds, answering 502/504 (default: %(default)s)",
     )
+    group.add_argument(
+        "--proxy-cacert", metavar="FILE",
+        help="with an https --proxy: the CA bundle (PEM) to trust, e.g. an internal CA "
+        "(default: SSL_CERT_FILE, then REQUESTS_CA_BUNDLE, then SSL_CERT_DIR, then certifi's bundle)",
+    )
+    group.add_argument(
+        "--proxy-cert", metavar="FILE",
+        help="with an https --proxy: the client certificate (PEM) for a deployment that requires mutual TLS; the key too, unless --proxy-key",
+    )
+    group.add_argument("--proxy-key", metavar="FILE", help="with --proxy-cert: the client certificate's private key (PEM)")
 
 
 def stand_in_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> StandIn:
@@ -81,6 +93,9 @@ def stand_in_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace
     if args.proxy is None:
         if args.proxy_strict:
             parser.error("--proxy-strict needs --proxy URL")
+        for option in ("proxy_cacert", "proxy_cert", "proxy_key"):
+            if getattr(args, option) is not None:
+                parser.error(f"--{option.replace('_', '-')} needs --proxy URL: it sets up TLS to the deployment")
         if args.record is not None:
             parser.error("--record needs --proxy URL: it records what a deployment answers")
     else:
@@ -96,8 +111,21 @@ def stand_in_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace
         profile = load_profile(args.profile)
     except ProfileError as exc:
         parser.error(str(exc))
-    proxy = ProxySettings(args.proxy, args.proxy_strict, args.proxy_timeout) if args.proxy else None
+    proxy = None
+    if args.proxy:
+        try:
+            tls = proxy_tls(args)
+        except TlsError as exc:
+            parser.error(str(exc))
+        proxy = ProxySettings(args.proxy, args.proxy_strict, args.proxy_timeout, tls)
     return StandIn(profile=profile, write_lag_ms=args.write_lag, proxy=proxy, record=args.record)
+
+
+def proxy_tls(args: argparse.Namespace) -> Tls:
+    """The proxy's TLS settings: the --proxy-* options, and the environment for an https deployment
+    (TlsError, one line, for a file that cannot be used)."""
+    https = (args.proxy or "").lower().startswith("https:")
+    return Tls.from_options(args.proxy_cacert, args.proxy_cert, args.proxy_key, environ=None if https else {}, options="--proxy-")
 
 
 def describe_stand_in(args: argparse.Namespace) -> list[str]:
@@ -112,7 +140,9 @@ def describe_stand_in(args: argparse.Namespace) -> list[str]:
         lines.append(f"  Write lag    {args.write_lag} ms (acknowledged writes become visible that much later)")
     if args.proxy:
         mode = "strict: violating answers become 502" if args.proxy_strict else "violations reported"
-        lines.append(f"  Proxy        {args.proxy} ({mode}; summary at /__mock/violations)")
+        lines.append(f"  Proxy        {without_credentials(args.proxy)} ({mode}; summary at /__mock/violations)")
+        if args.proxy.lower().startswith("https:") or args.proxy_cacert or args.proxy_cert:
+            lines.append(f"  Proxy TLS    {proxy_tls(args).describe()}")
         if args.record is not None:
             lines.append(f"  Record       sessions answered, written to {args.record} at shutdown (replay: --seed {args.record})")
     return lines

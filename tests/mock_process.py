@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -18,10 +19,14 @@ LISTENING = re.compile(r"session-mock listening on (http://\S+)")
 
 
 class MockProcess:
-    """`python -m mock_server --port 0 ARGS...`; `base_url` is read from its start-up banner."""
+    """`python -m mock_server --port 0 ARGS...`; `base_url` is read from its start-up banner; `env`: its
+    environment (default: this process's); `ready`: the path that answers 200 once it serves (a proxy in
+    front of a deployment it cannot reach answers /health 502: `/__mock/violations` then)."""
 
-    def __init__(self, *args: str | os.PathLike[str]) -> None:
+    def __init__(self, *args: str | os.PathLike[str], env: Mapping[str, str] | None = None, ready: str = "/health") -> None:
         self.args = [sys.executable, "-m", "mock_server", "--port", "0", *map(str, args)]
+        self.env = None if env is None else dict(env)
+        self.ready = ready
         self.process: subprocess.Popen[str] | None = None
         self.banner: list[str] = []
         self.base_url = ""
@@ -33,7 +38,7 @@ class MockProcess:
     def start(self, timeout: float = 30.0) -> MockProcess:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                self.args, cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True
+                self.args, cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True, env=self.env
             )
         assert self.process.stdout is not None
         for line in self.process.stdout:
@@ -51,12 +56,12 @@ class MockProcess:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                if httpx.get(self.base_url + "/health", timeout=2.0).status_code == 200:
+                if httpx.get(self.base_url + self.ready, timeout=2.0).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError("session-mock did not answer /health")
+                raise RuntimeError(f"session-mock did not answer {self.ready}")
             time.sleep(0.05)
 
     def signal(self, signum: int, timeout: float = 15.0) -> int:
@@ -83,8 +88,9 @@ class MockProcess:
         self.stop()
 
 
-def run_cli(*args: str | os.PathLike[str], timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str | os.PathLike[str], timeout: float = 30.0, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run `python -m mock_server ARGS` to completion (for options that end it: --help, bad input)."""
     return subprocess.run(
-        [sys.executable, "-m", "mock_server", *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "mock_server", *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=timeout,
+        env=None if env is None else dict(env),
     )

@@ -2,68 +2,36 @@
 (`--cacert`, `SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE`), show a client certificate (`--cert`/`--key`), and
 report a TLS failure as one line naming its cause, exit 2, never as a contract violation.
 
-The CAs are made in the test (trustme); the servers are the reference on uvicorn with TLS on loopback.
+The CAs are made in the test (trustme); the servers are the reference on uvicorn with TLS on loopback
+(tests/private_ca.py).
 """
 
 from __future__ import annotations
 
 import os
-import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import trustme
 
 from contract_tests.target import TargetUnreachable, probe
-from contract_tests.tls import Tls, TlsError
-from reference_impl import create_app
-from reference_impl.serving import LiveServer
+from session_spec.tls import Tls, TlsError
+from tests.private_ca import Pki, make_pki, stand_ins
 
 CHEAP = ["--property", "health.*", "--property", "create.*", "--max-examples", "2", "--seed", "1"]
 
 
-@dataclass
-class Pki:
-    ca: Path  # the private CA that signed the servers' certificates
-    client_cert: Path  # a client certificate signed by the CA the mTLS server trusts
-    client_key: Path
-    stranger_cert: Path  # a client certificate (key included) from a CA nobody trusts
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    where = tmp_path_factory.mktemp("pki")
-    ca, client_ca, stranger_ca = trustme.CA(), trustme.CA(), trustme.CA()
-    ca.cert_pem.write_to_path(str(where / "ca.pem"))
-    client_ca.cert_pem.write_to_path(str(where / "client-ca.pem"))
-    client = client_ca.issue_cert("ci-client@example.org")
-    client.cert_chain_pems[0].write_to_path(str(where / "client.pem"))
-    client.private_key_pem.write_to_path(str(where / "client.key"))
-    stranger_ca.issue_cert("stranger@example.org").private_key_and_cert_chain_pem.write_to_path(str(where / "stranger.pem"))
-    for name, hosts in {"server": ("127.0.0.1", "localhost"), "elsewhere": ("elsewhere.example.org",)}.items():
-        issued = ca.issue_cert(*hosts)
-        issued.private_key_and_cert_chain_pem.write_to_path(str(where / f"{name}.pem"))
-    return Pki(where / "ca.pem", where / "client.pem", where / "client.key", where / "stranger.pem")
-
-
-def https_server(pki: Pki, certificate: str = "server", mutual: bool = False) -> LiveServer:
-    options: dict[str, Any] = {"ssl_certfile": str(pki.ca.parent / f"{certificate}.pem")}
-    if mutual:
-        options |= {"ssl_ca_certs": str(pki.ca.parent / "client-ca.pem"), "ssl_cert_reqs": ssl.CERT_REQUIRED}
-    return LiveServer(create_app(), **options)
+    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="module")
 def servers(pki: Pki) -> Iterator[dict[str, str]]:
-    plain, tls, mutual, misnamed = LiveServer(create_app()), https_server(pki), https_server(pki, mutual=True), https_server(pki, "elsewhere")
-    with plain, tls, mutual, misnamed:
-        yield {name: f"https://127.0.0.1:{server.port}"
-               for name, server in {"plain": plain, "tls": tls, "mutual": mutual, "misnamed": misnamed}.items()}
+    with stand_ins(pki) as ports:
+        yield {name: f"https://127.0.0.1:{port}" for name, port in ports.items()}
 
 
 def contract(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -2,12 +2,15 @@
 
 In front of the reference (a whole `session-contract run` through it: 0 violations), in front of
 broken deployments (each fault reported with its exchange), in front of a closed port (502) and a
-deployment too slow to answer (504); header values pass through and are never journaled or logged.
+deployment too slow to answer (504); header values and the --proxy URL's credentials pass through and
+are never journaled, logged or shown. TLS to the deployment: tests/test_mock_proxy_tls.py.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
+import secrets
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +29,7 @@ from reference_impl.serving import LiveServer, free_port
 from session_spec.exchanges import ExchangeChecker
 from tests.broken_variants import BROKEN, PRODUCTION_LIKE, Variant
 from tests.contract_helpers import FAST, session_contract
-from tests.mock_process import MockProcess
+from tests.mock_process import MockProcess, run_cli
 
 SECRET = "Bearer s3cr3t-T0KEN-never-journaled"
 UNKNOWN = "123e4567-e89b-42d3-a456-426614174000"
@@ -164,6 +167,42 @@ def test_authorization_reaches_the_deployment_and_is_never_journaled_or_logged(c
     assert refused.status_code == 401
     for text in (journal, summary, caplog.text):
         assert "s3cr3t" not in text
+
+
+def test_credentials_in_the_proxy_url_reach_the_deployment_and_appear_in_no_output(tmp_path: Path) -> None:
+    token, key = "tok-" + secrets.token_hex(12), "key-" + secrets.token_hex(12)
+    basic = "Basic " + base64.b64encode(f"ci:{token}".encode()).decode()
+    app, _ = variant("list.always-404").build()  # a fault, so that the violation report has an entry
+    outputs: dict[str, str] = {}
+    with LiveServer(RequireHeader(app, basic)) as backend:
+        with_credentials = backend.base_url.replace("http://", f"http://ci:{token}@")
+        for log_format in ("text", "json"):
+            with MockProcess("--proxy", with_credentials, "--log-format", log_format) as mock:
+                created = httpx.post(mock.base_url + "/api/v1/session", headers={"X-Api-Key": key, "Authorization": "Bearer " + key})
+                listed = httpx.get(mock.base_url + "/api/v1/session", headers={"X-Api-Key": key})
+                outputs |= {f"journal ({log_format})": httpx.get(mock.base_url + "/__mock/requests").text,
+                            f"violations ({log_format})": httpx.get(mock.base_url + "/__mock/violations").text,
+                            f"banner ({log_format})": "\n".join(mock.banner), f"log ({log_format})": mock.stderr_text()}
+            assert created.status_code == 201  # the URL's credentials reached the deployment, in place of the request's own
+            assert listed.status_code == 200 and "status.undocumented" in outputs[f"violations ({log_format})"]
+        assert backend.base_url in outputs["banner (text)"]  # shown, without its credentials
+    port = free_port()  # nothing listens there: the 502's detail names the URL
+    with MockProcess("--proxy", f"http://ci:{token}@127.0.0.1:{port}", ready="/__mock/violations") as down:
+        unreachable = httpx.post(down.base_url + "/api/v1/session")
+        outputs |= {"502 detail": unreachable.text, "violations (down)": httpx.get(down.base_url + "/__mock/violations").text,
+                    "journal (down)": httpx.get(down.base_url + "/__mock/requests").text, "log (down)": down.stderr_text()}
+    assert unreachable.status_code == 502 and f"127.0.0.1:{port}" in unreachable.json()["detail"]
+    for number, args in enumerate([
+        ["--proxy", f"ftp://ci:{token}@127.0.0.1"], ["--proxy", f"http://ci:{token}@127.0.0.1:x"],
+        ["--proxy", f"http://ci:{token}@127.0.0.1:9", "--write-lag", "5"], ["--proxy", f"http://ci:{token}@127.0.0.1:9", f"http://ci:{token}@x"],
+        [f"--proxy-u=http://ci:{token}@127.0.0.1:9"],
+    ]):
+        done = run_cli(*args)
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        outputs[f"usage error {number}"] = done.stdout + done.stderr
+    for name, text in outputs.items():
+        for secret in (token, key, basic.split()[1]):
+            assert secret not in text, f"{name} shows a secret: {text}"
 
 
 def test_cors_is_added_for_a_deployment_that_sends_none_and_the_deployments_own_is_dropped() -> None:

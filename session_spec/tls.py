@@ -1,13 +1,15 @@
-"""Which certificate authorities the suite trusts, which client certificate it shows, and what a TLS
-failure was, in one line.
+"""Which certificate authorities to trust, which client certificate to show, and what a TLS failure
+was, in one line: shared by the conformance suite (`--cacert`, `--cert`, `--key`) and the mock's
+validating proxy (`--proxy-cacert`, `--proxy-cert`, `--proxy-key`).
 
     tls = Tls.from_options(cacert, cert, key)   # TlsError (one line) for a file that cannot be used
-    httpx.Client(verify=tls.context())           # the run's client, the probe and `diff --against`
+    httpx.Client(verify=tls.context())           # the suite's client, its probe, `diff --against`, the proxy
 
-The CA bundle is, first found first: `--cacert FILE`, then `SSL_CERT_FILE` (as httpx honours it), then
-`REQUESTS_CA_BUNDLE` (as requests honours it); with none of them, httpx's default (certifi, and
-`SSL_CERT_DIR`). `--cert FILE` (with `--key FILE` unless the key is in the same file) is the client
-certificate for deployments that require mutual TLS.
+The CA bundle is, first found first: the option (`--cacert FILE`), then `SSL_CERT_FILE` (as httpx honours
+it), then `REQUESTS_CA_BUNDLE` (as requests honours it), then the directory `SSL_CERT_DIR` (as httpx
+honours it); with none of them, httpx's default (certifi's bundle). `--cert FILE` (with `--key FILE`
+unless the key is in the same file) is the client certificate for deployments that require mutual TLS.
+Messages name the options as the command spells them (`options="--proxy-"` for the proxy).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 import httpx
 
 CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+CA_DIRECTORY_VARIABLE = "SSL_CERT_DIR"
 
 
 class TlsError(ValueError):
@@ -30,34 +33,50 @@ class TlsError(ValueError):
 
 @dataclass(frozen=True)
 class Tls:
-    """The run's TLS settings: `cafile` (and where it came from), client `cert` and `key`."""
+    """TLS settings: `cafile` or `capath` (and where it came from), client `cert` and `key`, and the
+    prefix of the options that set them (`--` for `--cacert`, `--proxy-` for `--proxy-cacert`)."""
 
     cafile: str | None = None
-    source: str = ""  # "--cacert", "SSL_CERT_FILE" or "REQUESTS_CA_BUNDLE"
+    source: str = ""  # "--cacert", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE" or "SSL_CERT_DIR"
     cert: str | None = None
     key: str | None = None
+    capath: str | None = None
+    options: str = "--"
 
     @classmethod
     def from_options(cls, cacert: str | None = None, cert: str | None = None, key: str | None = None,
-                     environ: Mapping[str, str] | None = None) -> Tls:
+                     environ: Mapping[str, str] | None = None, options: str = "--") -> Tls:
         """The settings for these options and the environment; TlsError if a file cannot be used."""
         env = os.environ if environ is None else environ
         if key and not cert:
-            raise TlsError("--key needs --cert (the client certificate it belongs to)")
-        cafile, source = cacert, "--cacert" if cacert else ""
+            raise TlsError(f"{options}key needs {options}cert (the client certificate it belongs to)")
+        cafile, source = cacert, f"{options}cacert" if cacert else ""
         for variable in CA_VARIABLES:
             if not cafile and env.get(variable):
                 cafile, source = env[variable], variable
-        tls = cls(cafile, source, cert, key)
+        capath = None if cafile else env.get(CA_DIRECTORY_VARIABLE) or None
+        tls = cls(cafile, source or (CA_DIRECTORY_VARIABLE if capath else ""), cert, key, capath, options)
         tls.context()  # every file read now: a bad one is a usage error before anything is sent
         return tls
 
     def context(self) -> ssl.SSLContext:
         return _context(self)
 
+    def describe(self) -> str:
+        """Whom these settings trust and which client certificate they show, in words (file names, never contents)."""
+        if self.cafile:
+            trust = f"trusting CA bundle {self.cafile} ({self.source})"
+        elif self.capath:
+            trust = f"trusting the CA certificates in {self.capath} ({self.source})"
+        else:
+            trust = f"trusting certifi's CA bundle (httpx's default; {self.options}cacert FILE or SSL_CERT_FILE gives another)"
+        if not self.cert:
+            return trust
+        return f"{trust}; client certificate {self.cert}" + (f" (key {self.key})" if self.key else "")
+
     def requests_kwargs(self) -> dict[str, object]:
         """The same settings for a `requests` call (what Schemathesis sends itself)."""
-        kwargs: dict[str, object] = {"verify": self.cafile or True}
+        kwargs: dict[str, object] = {"verify": self.cafile or self.capath or True}
         if self.cert:
             kwargs["cert"] = (self.cert, self.key) if self.key else self.cert
         return kwargs
@@ -65,27 +84,39 @@ class Tls:
 
 @functools.cache
 def _context(tls: Tls) -> ssl.SSLContext:
-    if tls.cafile:
+    if tls.cafile or tls.capath:
         try:
-            context = ssl.create_default_context(cafile=tls.cafile)
+            context = ssl.create_default_context(cafile=tls.cafile, capath=tls.capath)
         except (OSError, ssl.SSLError) as exc:
-            raise TlsError(f"{tls.source} {tls.cafile}: cannot be used as a CA bundle ({_why(exc)})") from None
+            kind = "a CA bundle" if tls.cafile else "a directory of CA certificates"
+            raise TlsError(f"{tls.source} {tls.cafile or tls.capath}: cannot be used as {kind} ({_why(exc)})") from None
     else:
-        context = httpx.create_ssl_context()
+        context = httpx.create_ssl_context(trust_env=False)  # certifi's bundle
     if tls.cert:
         try:
             context.load_cert_chain(tls.cert, tls.key)
         except (OSError, ssl.SSLError) as exc:
-            raise TlsError(f"--cert {tls.cert}{f' / --key {tls.key}' if tls.key else ''}: cannot be used as a client certificate "
-                           f"({_why(exc)})") from None
+            why = _why(exc)
+            if not tls.key and _holds_no_key(tls.cert):
+                why = f"it holds no private key: give {tls.options}key FILE"
+            raise TlsError(f"{tls.options}cert {tls.cert}{f' / {tls.options}key {tls.key}' if tls.key else ''}: "
+                           f"cannot be used as a client certificate ({why})") from None
     return context
+
+
+def _holds_no_key(path: str) -> bool:
+    try:
+        with open(path, "rb") as pem:
+            return b"PRIVATE KEY-----" not in pem.read()
+    except OSError:
+        return False
 
 
 def _why(exc: BaseException) -> str:
     if isinstance(exc, FileNotFoundError):
         return "no such file"
     if isinstance(exc, ssl.SSLError):
-        return exc.reason or str(exc)
+        return (exc.reason or str(exc)).replace("_", " ").lower()  # NO_CERTIFICATE_OR_CRL_FOUND: "no certificate or crl found"
     return exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
 
 
@@ -99,9 +130,9 @@ def _texts(exc: BaseException) -> str:
     return " | ".join(seen)
 
 
-def tls_cause(exc: BaseException, host: str = "") -> str | None:
+def tls_cause(exc: BaseException, host: str = "", options: str = "--") -> str | None:
     """What a TLS failure was, in words (unknown CA, name mismatch, plain HTTP on the other end, a client
-    certificate required or refused), or None when `exc` is no TLS failure."""
+    certificate required or refused), or None when `exc` is no TLS failure; `options` as in `Tls`."""
     text = _texts(exc)
     lower = text.lower()
     if "certificate_verify_failed" in lower or "certificate verify failed" in lower:
@@ -110,14 +141,14 @@ def tls_cause(exc: BaseException, host: str = "") -> str | None:
         if "expired" in lower:
             return "the server's certificate has expired"
         if "local issuer" in lower or "self-signed" in lower or "self signed" in lower:
-            return "the server's certificate is signed by a CA this run does not trust (unknown CA: give it with --cacert FILE)"
+            return f"the server's certificate is signed by an unknown CA (trust that CA with {options}cacert FILE)"
         detail = text.split("certificate verify failed:", 1)[-1].split("(_ssl", 1)[0].strip(" :|")
         return f"the server's certificate was refused ({detail or 'certificate verify failed'})"
     if "wrong_version_number" in lower or "record layer failure" in lower or "packet length too long" in lower \
             or "http_request" in lower:
         return "the other end does not speak TLS (plain HTTP there? try http://)"
     if "certificate required" in lower or "certificate_required" in lower:
-        return "the server requires a client certificate (give --cert FILE and --key FILE)"
+        return f"the server requires a client certificate (give {options}cert FILE and {options}key FILE)"
     if "alert unknown ca" in lower or "alert bad certificate" in lower or "alert_unknown_ca" in lower \
             or "alert_bad_certificate" in lower:
         return "the server refused the client certificate (alert from the server: bad certificate or unknown CA)"
@@ -138,13 +169,13 @@ def closed_after_handshake(host: str, port: int, tls: Tls, timeout: float = 5.0)
             if conn.recv(1):
                 return None
     except ssl.SSLError as exc:
-        return tls_cause(exc, host)
+        return tls_cause(exc, host, tls.options)
     except OSError:
         pass
     else:
         if tls.cert:
             return ("the server closed the connection right after the TLS handshake without answering: "
-                    "it may not accept the client certificate given with --cert")
+                    f"it may not accept the client certificate given with {tls.options}cert")
         return ("the server closed the connection right after the TLS handshake without answering: "
-                "it probably requires a client certificate (give --cert FILE and --key FILE)")
+                f"it probably requires a client certificate (give {tls.options}cert FILE and {tls.options}key FILE)")
     return None
