@@ -320,7 +320,8 @@ def properties_page() -> str:
         "# Properties", "", MARK.format(source="the conformance suite's registry (`contract_tests/properties.py`)"), "",
         "Every property `session-contract run` checks, in the order its reports list them. The ids are stable: "
         "use them with `--property` and `--skip-property` (globs such as `'persistence.*'`) and as keys of a "
-        "known-deviations file. Reading a run's outcome: [the CI guide](../ci.md#reading-the-report).", "",
+        "known-deviations file. Unless the last column says otherwise, a property is checked by a scripted scenario of "
+        "requests, run alongside the others. Reading a run's outcome: [the CI guide](../ci.md#reading-the-report).", "",
         properties_table(notes=_traits()).rstrip(), "",
     ]
     return "\n".join(lines)

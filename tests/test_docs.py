@@ -144,6 +144,30 @@ def test_the_guides_link_every_command_and_subcommand_reference(top: str, path: 
         assert (page, slug(path)) in linked, f"no guide links `{path}`: reference/{top}.md#{slug(path)}"
 
 
+def test_a_reference_page_says_what_the_parser_says_and_nothing_of_this_machine() -> None:
+    import argparse
+
+    toy = argparse.ArgumentParser(prog="toy", description="A toy <command> for *tests*.")
+    toy.add_argument("--port", type=int, default=8090, help="port to listen on (default: %(default)s)")
+    toy.add_argument("--tag", action="append", default=[], metavar="NAME", help="a tag (repeatable)")
+    toy.add_argument("--colour", action=argparse.BooleanOptionalAction, default=True, help="colours (default: on)")
+    steps = toy.add_subparsers(dest="step", required=True)
+    go = steps.add_parser("go", help="go somewhere")
+    where = go.add_mutually_exclusive_group(required=True)
+    where.add_argument("--to", metavar="PLACE", help="the place")
+    where.add_argument("--home", action="store_true", help="home instead")
+    page = reference.command_page("toy", {"toy": toy})
+    assert "A toy \\<command\\> for \\*tests\\*." in page
+    assert "#### `--port`\n\n`--port PORT` · default `8090`\n\nport to listen on\n" in page
+    assert "#### `--tag`\n\n`--tag NAME` · repeatable\n" in page
+    assert "#### `--colour`\n\nalso `--no-colour` · default on\n\ncolours\n" in page
+    assert "usage: toy go [-h] (--to PLACE | --home)" in page and "#### `go --to`" in page
+    assert {"toy", "toy-go", "--port", "go---to", "go---home"} <= anchors(page)
+    for top in reference.top_commands(reference.command_parsers()):
+        text = text_of(DOCS / "reference" / f"{top}.md")
+        assert str(REPO) not in text and "site-packages" not in text, f"reference/{top}.md names a path of this machine"
+
+
 def test_every_property_is_on_the_properties_page() -> None:
     text = text_of(DOCS / "reference" / "properties.md")
     for pid in PROPERTIES:
