@@ -21,7 +21,7 @@ FAST_IGNORE = --ignore=tests/test_docs_browser.py --ignore=tests/test_mock_brows
               --ignore=tests/test_wheel.py --ignore=tests/test_contract_cli.py --ignore=tests/test_contract_suite.py \
               --ignore=tests/test_contract_stops.py
 
-.PHONY: serve test test-fast test-pythons lint venv browser docs readme clean connexion-gate FORCE
+.PHONY: serve test test-fast test-pythons lint venv browser docs docs-generated readme clean connexion-gate FORCE
 
 venv: $(STAMP)
 
@@ -45,10 +45,10 @@ serve: $(RUNTIME)  ## serve session-mock (the API, Swagger UI, /__mock/ admin) o
 docs: $(STAMP)  ## build the static documentation site into site/
 	$(VENV)/bin/session-docs build site
 
-readme: $(STAMP)  ## regenerate the README's generated sections (operations, properties, the mock's stack)
-	$(VENV)/bin/session-docs table --write README.md
-	$(VENV)/bin/session-docs properties --write README.md
-	$(PY) -m mock_server.stack --write README.md
+docs-generated: $(STAMP)  ## regenerate docs/reference/ and the generated blocks of the guides (a test fails while one is stale)
+	$(VENV)/bin/session-docs reference --write docs/
+
+readme: docs-generated  ## the old name of docs-generated
 
 # Debian's chromium for the real-browser tests (root on CI machines; never a browser download).
 browser:

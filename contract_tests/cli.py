@@ -62,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
                        ("clear", "delete every canary in the state file, then the file")):
         command = steps.add_parser(step, help=text, description=text)
         for name in ("base-url", "header", "cacert", "cert", "key", "request-timeout"):
-            command.add_argument(OPTION_BY_NAME[name].cli_flag, **OPTION_BY_NAME[name].kwargs())
+            kwargs = OPTION_BY_NAME[name].kwargs()
+            if name == "base-url":  # no default target here: the canaries live on one deployment
+                kwargs["help"] = "the deployment the canaries live on: http(s)://host[:port][/prefix] (required)"
+            command.add_argument(OPTION_BY_NAME[name].cli_flag, **kwargs)
         command.add_argument("--state", required=True, metavar="FILE", help="the canary state file (JSON: ids, data, times)")
         if step == "plant":
             command.add_argument("--count", type=int, default=3, metavar="N", help="canaries to plant (default: %(default)s)")

@@ -116,7 +116,7 @@ OPTIONS: tuple[Option, ...] = (
            metavar="'Name: value'", repeatable=True),
     Option("junit-xml", "write JUnit XML, one testcase per property id", metavar="PATH"),
     Option("report-md", "write the Markdown report", metavar="PATH"),
-    Option("report-json", "write the JSON report (versioned format, see the README)", metavar="PATH"),
+    Option("report-json", "write the JSON report (versioned format, described in docs/ci.md)", metavar="PATH"),
     Option("known-deviations", "deviations file (YAML: property or difference id -> reason); "
            "listed failures are reported as known", metavar="FILE"),
     Option("max-examples", "examples per generated check", int, 25, "N", minimum=1, maximum=100_000),

@@ -119,13 +119,13 @@ def create_mock_app(
 
 
 def declared_stack() -> list[Layer]:
-    """Every layer the mock can run, in order (for the README's flow section)."""
+    """Every layer the mock can run, in order (for the documentation's flow section, docs/architecture.md)."""
     off = dict.fromkeys(["close_store", "forwarded", "namespaces", "barrier", "freeze_heap", "journal", "hosts", "cors", "profile", "body_limit", "admin", "scenarios"])
     return mock_stack(reference_middlewares(load_spec()), **off)
 
 
 def declared_proxy_stack() -> list[Layer]:
-    """Every layer the proxy can run, in order (for the README's flow section)."""
+    """Every layer the proxy can run, in order (for the documentation's flow section, docs/architecture.md)."""
     names = [
         "server_error", "forwarded", "namespaces", "barrier", "freeze_heap", "journal", "hosts", "cors", "exceptions", "body_limit", "admin",
         "swagger_ui", "scenarios", "proxy",

@@ -7,12 +7,14 @@ order: tests/test_mock_layers.py checks that none is dropped or moved). A layer 
 is left out (`Layer.middleware` is None) and costs nothing. `connexion_speedups.FastAsyncApp` then
 swaps Connexion's classes for their faster twins and adds its dispatch layer innermost.
 
-The README's "How a request flows through the mock" section is `flow_section()` (checked by a test;
-`python -m mock_server.stack --write README.md` rewrites it).
+docs/architecture.md's list of the layers a request passes is `flow_section()` (checked by a test;
+`session-docs reference --write docs/` rewrites it, through the `session_docs.blocks` entry point
+`flow_markdown`; `python -m mock_server.stack --write docs/architecture.md` does too).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -130,7 +132,7 @@ def middlewares(stack: list[Layer]) -> list[Any]:
 
 
 def flow_section(stack: list[Layer], proxy: list[Layer]) -> str:
-    """The README's account of the stacks (every layer, on or off by default)."""
+    """The documentation's account of the stacks (every layer, on or off by default)."""
     lines = ["uvicorn, then each layer outermost first (`mock_server/stack.py` declares them; this list is generated from it):", ""]
     lines += [f"{number}. **{layer.name}**: {layer.reason}" for number, layer in enumerate(stack, 1)]
     lines += [
@@ -145,17 +147,23 @@ def flow_section(stack: list[Layer], proxy: list[Layer]) -> str:
     return "\n".join(lines)
 
 
-def write_flow_section(readme: Path) -> None:
-    """Replace the text between `<!-- stack:start -->` and `<!-- stack:end -->` in `readme`."""
+def flow_markdown() -> str:
+    """`flow_section` of the mock as `session-mock` builds it, and of the proxy (the documentation's block)."""
     from mock_server.app import declared_proxy_stack, declared_stack
 
-    text = readme.read_text(encoding="utf-8")
-    start, end = "<!-- stack:start -->\n", "<!-- stack:end -->"
-    before, _, rest = text.partition(start)
-    _, found, after = rest.partition(end)
-    if not found:
-        raise SystemExit(f"{readme} has no {start.strip()} ... {end.strip()} section")
-    readme.write_text(before + start + flow_section(declared_stack(), declared_proxy_stack()) + "\n" + end + after, encoding="utf-8")
+    return flow_section(declared_stack(), declared_proxy_stack())
+
+
+FLOW_BLOCK = re.compile(r"(<!-- stack:start[^\n]*-->\n)(.*?)(<!-- stack:end -->)", re.DOTALL)
+"""The block the flow section lives in, between `<!-- stack:start ... -->` and `<!-- stack:end -->`."""
+
+
+def write_flow_section(page: Path) -> None:
+    """Replace the text between `<!-- stack:start ... -->` and `<!-- stack:end -->` in `page`."""
+    text = page.read_text(encoding="utf-8")
+    if FLOW_BLOCK.search(text) is None:
+        raise SystemExit(f"{page} has no <!-- stack:start --> ... <!-- stack:end --> section")
+    page.write_text(FLOW_BLOCK.sub(lambda found: found.group(1) + flow_markdown() + "\n" + found.group(3), text, count=1), encoding="utf-8")
 
 
 if __name__ == "__main__":
@@ -164,6 +172,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--write"] and len(sys.argv) == 3:
         write_flow_section(Path(sys.argv[2]))
     else:
-        from mock_server.app import declared_proxy_stack, declared_stack
-
-        print(flow_section(declared_stack(), declared_proxy_stack()))
+        print(flow_markdown())

@@ -1,1 +1,1 @@
-"""Living documentation for the session API: a static site and the README table, both from openapi.yaml."""
+"""Living documentation for the session API: a static site from openapi.yaml, and the generated part of docs/."""

@@ -1,5 +1,5 @@
-"""`session-docs`: build the documentation site, or print/write/check the README's generated tables
-(operations from the spec, properties from the conformance suite's registry)."""
+"""`session-docs`: build the documentation site; write or check the generated part of docs/ (every
+command's options, every property, the tables inside the guides); print, write or check one table."""
 
 from __future__ import annotations
 
@@ -20,12 +20,18 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="write the static site (Swagger UI, contract page, spec as YAML and JSON)")
     build.add_argument("out_dir", type=Path, help="directory to write the site into (created if missing)")
+    reference = commands.add_parser(
+        "reference", help="write or check the generated documentation under DIR: docs/reference/ (every option of every "
+        "command, every property) and the generated tables inside the guides")
+    action = reference.add_mutually_exclusive_group(required=True)
+    action.add_argument("--write", type=Path, metavar="DIR", help="write what is missing or out of date (DIR is usually docs/)")
+    action.add_argument("--check", type=Path, metavar="DIR", help="exit 1 when a generated file under DIR is missing or out of date, naming it")
     for name, what in (("table", "operations table generated from the spec"),
                        ("properties", "table of contract properties generated from the suite's registry")):
-        command = commands.add_parser(name, help=f"print the README's {what}")
+        command = commands.add_parser(name, help=f"print the {what}")
         action = command.add_mutually_exclusive_group()
-        action.add_argument("--write", type=Path, metavar="README", help="replace the table between the marker comments of README")
-        action.add_argument("--check", type=Path, metavar="README", help="exit 1 when README's table differs from the generated one")
+        action.add_argument("--write", type=Path, metavar="FILE", help="replace the table between the marker comments of FILE")
+        action.add_argument("--check", type=Path, metavar="FILE", help="exit 1 when FILE's table differs from the generated one")
     return parser
 
 
@@ -35,13 +41,15 @@ def main(argv: list[str] | None = None) -> int:
         written = build_site(args.out_dir, args.spec)
         print(f"wrote {len(written)} files to {args.out_dir}; open {args.out_dir / 'index.html'} or {args.out_dir / 'contract.html'}")
         return 0
+    if args.command == "reference":
+        return _reference(args.write, args.check, args.spec)
     if args.command == "properties":
         return _generated(PROPERTIES_BLOCK, "properties table", properties_table(), args.write, args.check)
     return _generated(OPERATIONS_BLOCK, "operations table", operations_table(load_spec(args.spec)), args.write, args.check)
 
 
 def _generated(block: GeneratedBlock, what: str, table: str, write: Path | None, check: Path | None) -> int:
-    """Print `table`, or check or rewrite it between `block`'s markers of a README (exit 0, 1 stale, 2 no markers)."""
+    """Print `table`, or check or rewrite it between `block`'s markers of a Markdown file (exit 0, 1 stale, 2 no markers)."""
     if write is None and check is None:
         sys.stdout.write(table)
         return 0
@@ -50,7 +58,8 @@ def _generated(block: GeneratedBlock, what: str, table: str, write: Path | None,
     if check:
         current = block.content_in(text)
         if current != table:
-            print(f"{readme}: {what} is {'missing' if current is None else 'out of date'}; run `{block.command.replace('README.md', str(readme))}`", file=sys.stderr)
+            command = "properties" if block is PROPERTIES_BLOCK else "table"
+            print(f"{readme}: {what} is {'missing' if current is None else 'out of date'}; run `session-docs {command} --write {readme}`", file=sys.stderr)
             return 1
         print(f"{readme}: {what} is up to date")
         return 0
@@ -63,6 +72,28 @@ def _generated(block: GeneratedBlock, what: str, table: str, write: Path | None,
         readme.write_text(updated, encoding="utf-8")
     print(f"{readme}: {what} {'updated' if updated != text else 'already up to date'}")
     return 0
+
+
+def _reference(write: Path | None, check: Path | None, spec: Path) -> int:
+    """`session-docs reference`: exit 0 fresh (or written), 1 stale (with --check), 2 when it cannot be made."""
+    from session_docs import reference
+
+    try:
+        if check is not None:
+            problems = reference.check(check, spec)
+            for line in problems:
+                print(f"session-docs: {line}", file=sys.stderr)
+            if not problems:
+                print(f"{check}: the generated documentation is up to date")
+            return 1 if problems else 0
+        assert write is not None  # one of the two is required
+        changed = reference.write(write, spec)
+        print(f"{write}: {len(changed)} generated file(s) updated" + "".join(f"\n  {path}" for path in changed))
+        return 0
+    except (reference.ReferenceError, OSError) as exc:
+        print(f"session-docs: error: {exc}", file=sys.stderr)
+        return 2
+
 
 if __name__ == "__main__":
     sys.exit(main())

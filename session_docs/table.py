@@ -1,4 +1,4 @@
-"""The README's table of operations, generated from the spec, and generated blocks between marker comments."""
+"""The table of operations, generated from the spec (docs/mock.md holds it), and generated blocks between marker comments."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class GeneratedBlock:
         return self._pattern().sub(lambda _: replacement, document, count=1)
 
 
-OPERATIONS_BLOCK = GeneratedBlock("operations-table", "session-docs table --write README.md")
+OPERATIONS_BLOCK = GeneratedBlock("operations-table", "session-docs reference --write docs/")
 START_MARKER = OPERATIONS_BLOCK.start
 END_MARKER = OPERATIONS_BLOCK.end
 

@@ -128,4 +128,4 @@ def test_a_token_given_every_supported_way_appears_in_no_output(gateway: Any, tm
 
     leaked = [name for name, text in outputs.items() if TOKEN in text or BASIC.split()[1] in text]
     assert leaked == []
-    assert len(outputs) == 43  # the figure in the README and the closing note
+    assert len(outputs) == 43  # the figure in docs/ci.md and the closing note

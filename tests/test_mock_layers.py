@@ -38,7 +38,7 @@ from reference_impl.store import InMemorySessionStore, SessionRecord
 from session_spec import SPEC_PATH, load_spec
 
 SID = uuid.UUID("3f2b8c1e-4d5a-4b6c-8d7e-9f0a1b2c3d4e")
-README = Path(__file__).resolve().parent.parent / "README.md"
+ARCHITECTURE_PAGE = Path(__file__).resolve().parent.parent / "docs" / "architecture.md"
 
 
 class Inner:
@@ -242,11 +242,22 @@ def test_off_features_leave_no_layer() -> None:
     assert "request journal" in names and "admin routes" in names
 
 
-def test_the_readmes_flow_section_is_the_declared_stack() -> None:
-    text = README.read_text(encoding="utf-8")
-    found = re.search(r"<!-- stack:start -->\n(.*?)\n<!-- stack:end -->", text, re.DOTALL)
-    assert found is not None, "README.md has no <!-- stack:start --> ... <!-- stack:end --> section"
-    assert found.group(1) == flow_section(declared_stack(), declared_proxy_stack()), "regenerate it: python -m mock_server.stack --write README.md"
+def test_the_architecture_pages_flow_section_is_the_declared_stack() -> None:
+    text = ARCHITECTURE_PAGE.read_text(encoding="utf-8")
+    found = re.search(r"<!-- stack:start[^\n]*-->\n(.*?)\n<!-- stack:end -->", text, re.DOTALL)
+    assert found is not None, "docs/architecture.md has no <!-- stack:start --> ... <!-- stack:end --> section"
+    assert found.group(1) == flow_section(declared_stack(), declared_proxy_stack()), "regenerate it: make docs-generated"
+
+
+def test_the_flow_section_writer_keeps_the_page_around_it(tmp_path: Path) -> None:
+    from mock_server.stack import write_flow_section
+
+    page = tmp_path / "page.md"
+    page.write_text("# Page\n\n<!-- stack:start (generated) -->\nstale\n<!-- stack:end -->\n\nAfter.\n", encoding="utf-8")
+    write_flow_section(page)
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("# Page\n\n<!-- stack:start (generated) -->\n") and text.endswith("\n<!-- stack:end -->\n\nAfter.\n")
+    assert flow_section(declared_stack(), declared_proxy_stack()) in text and "stale" not in text
 
 
 def proxy_app() -> Any:
