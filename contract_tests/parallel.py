@@ -29,6 +29,14 @@ R = TypeVar("R")
 _STOP = object()
 
 
+class _Future(Future[T]):
+    """A future whose `result()` wait hands the waiting thread's baton on (`contract_tests.baton`)."""
+
+    def result(self, timeout: float | None = None) -> T:
+        with yielded():
+            return super().result(timeout)
+
+
 class ChargedThreadPool:
     """A fixed-size pool of daemon threads; `submit` and `map` as in `concurrent.futures`.
 
@@ -45,7 +53,7 @@ class ChargedThreadPool:
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         """Run `fn(*args, **kwargs)` on the pool, in a copy of the caller's context."""
-        future: Future[T] = Future()
+        future: Future[T] = _Future()
         context = contextvars.copy_context()
         with self._lock:
             if self._shut:
