@@ -73,9 +73,13 @@ def _run(args: argparse.Namespace) -> int:
         from session_docs.guides import GUIDES_PATH
 
         docs = None if args.no_docs else (args.docs or GUIDES_PATH)
+        # The wheel's copy of the guides lacks the repository files they may link to (shown as text there):
+        # notes about links are for whoever writes the guides, in a checkout.
+        installed_copy = args.docs is None and not GUIDES_PATH.is_symlink()
 
         def note(line: str) -> None:
-            print(f"session-docs: note: {line}", file=sys.stderr)
+            if not (installed_copy and ": link " in line):
+                print(f"session-docs: note: {line}", file=sys.stderr)
 
         try:
             written = build_site(args.out_dir, args.spec, docs, args.results, docs_explicit=args.docs is not None, note=note)

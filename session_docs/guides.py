@@ -32,6 +32,8 @@ KNOWN_GUIDES = {
     "architecture.md": "Architecture",
 }
 REFERENCE_DIR = "reference"
+KNOWN_REFERENCE = ("reference/session-mock.md", "reference/session-contract.md", "reference/session-docs.md", "reference/properties.md")
+OUTSIDE_DIR = "repository"  # where the site keeps copies of repository files the guides link to
 ASSET_SUFFIXES = (".png", ".svg")  # what the wheel ships besides the Markdown (pyproject.toml)
 # Repository files outside docs/ that the site publishes too: a link to them goes to the site's copy.
 OUTSIDE_DOCS = {"README.md": "index.html", "openapi.yaml": "openapi.yaml"}
@@ -94,7 +96,7 @@ class Guide:
         return KNOWN_GUIDES.get(str(self.source), self.title)
 
     def sort_key(self) -> tuple[int, int, str]:
-        known = list(KNOWN_GUIDES)
+        known = list(KNOWN_REFERENCE if self.is_reference else KNOWN_GUIDES)
         order = known.index(str(self.source)) if str(self.source) in known else len(known)
         return (1 if self.is_reference else 0, order, str(self.source))
 
@@ -111,6 +113,9 @@ class GuideSet:
     guides: list[Guide] = field(default_factory=list)
     assets: list[PurePosixPath] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Files of the repository beside the guides folder that guides link to (../deviations/production.yaml):
+    # their path in the site (under repository/) -> the file to copy there.
+    outside: dict[str, Path] = field(default_factory=dict)
 
     def find(self, source: str) -> Guide | None:
         return next((g for g in self.guides if str(g.source) == source), None)
@@ -159,13 +164,24 @@ def read_guides(folder: Path) -> GuideSet:
         elif path.suffix.lower() in ASSET_SUFFIXES:
             found.assets.append(relative)
     found.guides.sort(key=Guide.sort_key)
-    sources = {str(g.source) for g in found.guides}
+    links = _Links(folder.resolve(), {str(g.source) for g in found.guides}, {str(a) for a in found.assets}, found.notes.append, found.outside)
     for guide in found.guides:
-        _render(guide, sources, {str(a) for a in found.assets}, found.notes.append)
+        _render(guide, links)
     return found
 
 
-def _render(guide: Guide, sources: set[str], assets: set[str], note: Callable[[str], None]) -> None:
+@dataclass
+class _Links:
+    """What rewriting the links of the guides needs to know, and where it reports."""
+
+    folder: Path  # the guides folder, resolved: its parent is the repository (in a checkout)
+    sources: set[str]
+    assets: set[str]
+    note: Callable[[str], None]
+    outside: dict[str, Path]
+
+
+def _render(guide: Guide, links: _Links) -> None:
     env: dict[str, Any] = {}
     tokens = _MD.parse(guide.text, env)
     used: dict[str, int] = {}
@@ -186,7 +202,13 @@ def _render(guide: Guide, sources: set[str], assets: set[str], note: Callable[[s
         elif token.type == "inline":
             for child in _walk(token.children or []):
                 if child.type == "link_open":
-                    child.attrSet("href", _rewrite(str(child.attrGet("href") or ""), guide, sources, assets, note))
+                    href = _rewrite(str(child.attrGet("href") or ""), guide, links)
+                    if href is None:  # a repository file the site cannot have: the text stays, the link goes
+                        child.attrs.pop("href", None)
+                        child.attrSet("class", "repository-file")
+                        child.attrSet("title", "a file of the repository, not part of this site")
+                    else:
+                        child.attrSet("href", href)
     guide.title = guide.title or guide.source.stem
     guide.html = Markup(_MD.renderer.render(tokens, _MD.options, env))
 
@@ -199,34 +221,41 @@ def _walk(tokens: list[Token]) -> list[Token]:
     return out
 
 
-def _rewrite(href: str, guide: Guide, sources: set[str], assets: set[str], note: Callable[[str], None]) -> str:
-    """A link of a guide as the site needs it: `x.md#part` -> `x.html#part` (relative to the page), links to
-    the README or the spec -> the site's own front page or copy; anything else relative is kept, with a note."""
+def _rewrite(href: str, guide: Guide, links: _Links) -> str | None:
+    """A link of a guide as the site needs it: `x.md#part` -> `x.html#part` (relative to the page); a link to the
+    README or the spec -> the site's front page or its copy of the spec; a link to another file of the
+    repository -> the site's copy of it (under repository/), or None (no link) when there is no such file."""
     parts = urlsplit(href)
     if parts.scheme or parts.netloc or href.startswith("#") or not parts.path:
         return href
     if parts.path.startswith("/"):
-        note(f"{guide.source}: link {href!r} is absolute to a server root; it does not work from file://")
+        links.note(f"{guide.source}: link {href!r} is absolute to a server root; it does not work from file://")
         return href
     here = posixpath.dirname(str(guide.source))
     target = posixpath.normpath(posixpath.join(here, parts.path))
     fragment = f"#{parts.fragment}" if parts.fragment else ""
-    if target.endswith("/") or target in ("", "."):
-        target = target.rstrip("/")
-    if not target.startswith("../") and target != "..":
+
+    def from_here(page: str) -> str:
+        return posixpath.relpath(page, here or ".")
+
+    if target != ".." and not target.startswith("../"):
         if target.lower().endswith(".md"):
-            if target not in sources:
-                note(f"{guide.source}: link {href!r} names a guide that does not exist")
-            page = target[: -len(".md")] + ".html"
-            return posixpath.relpath(page, here or ".") + fragment
-        if target in assets:
-            return href
-        note(f"{guide.source}: link {href!r} names a file the site does not have")
+            if target not in links.sources:
+                links.note(f"{guide.source}: link {href!r} names a guide that does not exist")
+            return from_here(target[: -len(".md")] + ".html") + fragment
+        if target not in links.assets:
+            links.note(f"{guide.source}: link {href!r} names a file the site does not have")
         return href
     outside = target[len("../"):]
     if outside in OUTSIDE_DOCS:
         site_page = OUTSIDE_DOCS[outside]
-        keep = fragment if site_page != "index.html" else ""
-        return posixpath.relpath(site_page, here or ".") + keep
-    note(f"{guide.source}: link {href!r} leads out of the guides folder to a file the site does not have")
-    return href
+        return from_here(site_page) + (fragment if site_page != "index.html" else "")
+    source = (links.folder / ".." / outside).resolve()
+    repository = links.folder.parent
+    if (outside.startswith("../") or not source.is_relative_to(repository) or any(p.startswith(".") for p in PurePosixPath(outside).parts)
+            or outside.lower().endswith(".md") or not source.is_file()):
+        links.note(f"{guide.source}: link {href!r} leads out of the guides folder to a file the site does not have; shown as text")
+        return None
+    copy = f"{OUTSIDE_DIR}/{outside}"
+    links.outside[copy] = source
+    return from_here(copy) + fragment

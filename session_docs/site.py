@@ -10,7 +10,8 @@ Pages (every one with the same navigation; links are relative):
   lead there); the spec as openapi.yaml and openapi.json;
 - results.html, the matrix of deployments and properties from `session-contract run --report-json` reports,
   and results/<deployment>.html per deployment (findings, rates, plots, history);
-- site.css, the one stylesheet; swagger-ui/, Swagger UI's own files.
+- site.css, the one stylesheet; swagger-ui/, Swagger UI's own files; repository/, copies of the files of the
+  repository (beside docs/) that the guides link to, such as deviations/production.yaml.
 
 Every input is read and checked before anything is written, and every fault is a `SiteError` with a
 one-line message. A build replaces the files an earlier build wrote (listed in `.session-docs-site`) and
@@ -33,7 +34,7 @@ from swagger_ui_bundle import swagger_ui_path
 from contract_tests.properties import PROPERTIES
 from contract_tests.report import FAIL, INCONCLUSIVE, KNOWN, NOT_CHECKED, PASS
 from session_docs import svg
-from session_docs.guides import GUIDES_PATH, GuideError, GuideSet, read_guides
+from session_docs.guides import GUIDES_PATH, OUTSIDE_DIR, GuideError, GuideSet, read_guides
 from session_docs.render import NavGroup, NavLink, Pages
 from session_docs.results import (
     NOT_RUN,
@@ -52,7 +53,7 @@ SITE_FILES = ("index.html", "swagger.html", "contract.html", "results.html", "si
 """The pages and files every build writes (guides and results pages come on top)."""
 MANIFEST = ".session-docs-site"
 RESERVED = {"index.html", "swagger.html", "contract.html", "results.html", "site.css", "openapi.yaml", "openapi.json"}
-RESERVED_DIRS = ("results/", "swagger-ui/")
+RESERVED_DIRS = ("results/", "swagger-ui/", f"{OUTSIDE_DIR}/")
 CSS = Path(__file__).resolve().parent / "templates" / "site.css"
 
 
@@ -349,10 +350,11 @@ def _write(out_dir: Path, inputs: Inputs) -> list[Path]:
     for guide in guides.guides:
         put(guide.page, pages.render("guide.html", guide.page, guide=guide))
     if guides.folder is not None:
-        for asset in guides.assets:
-            target = out_dir / str(asset)
+        copies = {str(asset): guides.folder / str(asset) for asset in guides.assets}
+        for name, source in {**copies, **guides.outside}.items():
+            target = out_dir / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(guides.folder / str(asset), target)
+            shutil.copyfile(source, target)
             written.append(target)
     helpers = {"outcome_css": outcome_css, "outcome_symbol": SYMBOLS.get, "meaning": property_meaning, "not_run": NOT_RUN}
     put("results.html", pages.render("results.html", "results.html", deployments=deployments, rows=property_rows(deployments),

@@ -25,7 +25,7 @@ from session_docs.guides import slug
 from session_docs.results import deployment_slug
 from session_docs.site import SITE_FILES, SiteError, build_site
 from session_spec import DEFAULT_SPEC_PATH, load_spec, operations
-from tests.site_inputs import FIXTURE_GUIDES, REPORTS, RESULTS, broken_links, network_references, page_links
+from tests.site_inputs import FIXTURE_GUIDES, REAL_DOCS, REPORTS, RESULTS, broken_links, network_references, page_links
 
 SPEC = load_spec()
 
@@ -226,15 +226,25 @@ def test_a_guide_whose_page_the_site_writes_itself_is_refused(tmp_path: Path) ->
     assert not (tmp_path / "site").exists()
 
 
-def test_links_the_site_cannot_follow_are_noted(tmp_path: Path) -> None:
+def test_links_to_repository_files_lead_to_copies_and_links_the_site_cannot_follow_are_noted(tmp_path: Path) -> None:
+    """A guide linking a file beside docs/ (../deviations/production.yaml) gets the site's copy of it; a link
+    to a file that is not there (a guide of the wheel's copy) stays as text, without a link, and is noted."""
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "a.md").write_text("# A\n\n[gone](gone.md) [file](../Makefile) [web](https://example.org/x.md) [here](#a)\n", encoding="utf-8")
+    (tmp_path / "deviations").mkdir()
+    (tmp_path / "deviations" / "production.yaml").write_text("list.always-404: 405\n", encoding="utf-8")
+    (docs / "a.md").write_text("# A\n\n[gone](gone.md) [file](../Makefile) [web](https://example.org/x.md) [here](#a) "
+                               "[deviations](../deviations/production.yaml#L1) [secret](../.env)\n", encoding="utf-8")
     notes: list[str] = []
     build_site(tmp_path / "site", docs=docs, note=notes.append)
     assert notes == ["a.md: link 'gone.md' names a guide that does not exist",
-                     "a.md: link '../Makefile' leads out of the guides folder to a file the site does not have"]
-    assert 'href="https://example.org/x.md"' in (tmp_path / "site" / "a.html").read_text(encoding="utf-8")
+                     "a.md: link '../Makefile' leads out of the guides folder to a file the site does not have; shown as text",
+                     "a.md: link '../.env' leads out of the guides folder to a file the site does not have; shown as text"]
+    html = (tmp_path / "site" / "a.html").read_text(encoding="utf-8")
+    assert 'href="https://example.org/x.md"' in html and 'href="#a"' in html
+    assert 'href="repository/deviations/production.yaml#L1"' in html
+    assert (tmp_path / "site" / "repository" / "deviations" / "production.yaml").read_text(encoding="utf-8") == "list.always-404: 405\n"
+    assert '<a class="repository-file" title="a file of the repository, not part of this site">file</a>' in html
 
 
 def test_a_rebuild_replaces_its_own_files_and_removes_pages_no_longer_built(tmp_path: Path) -> None:
@@ -403,3 +413,13 @@ def test_reports_name_text_that_is_escaped_and_labels_that_become_file_names(tmp
     assert "<b>blue" not in html and "&lt;b&gt;blue&lt;/b&gt;" in html
     assert "<script>alert" not in html and "&lt;script&gt;alert(" in html
     assert deployment_slug("   ") == "deployment" and deployment_slug("Staging (EU)") == "staging-eu"
+
+
+@pytest.mark.skipif(not REAL_DOCS.is_dir(), reason="no docs/ in this checkout yet: the placeholder guides are tested above")
+def test_the_repositorys_guides_build_with_every_link_resolving(tmp_path: Path) -> None:
+    notes: list[str] = []
+    build_site(tmp_path, docs=REAL_DOCS, results=REPORTS, note=notes.append)
+    assert notes == []
+    assert broken_links(tmp_path) == []
+    for page in tmp_path.rglob("*.html"):
+        assert not any(urlsplit(url).path.endswith(".md") for _, url in page_links(page).links), page
