@@ -40,9 +40,10 @@ def _parser() -> argparse.ArgumentParser:
         "build", help="write the static site: front page, guides, contract page, Swagger UI, spec as YAML and JSON, verification results",
         description="Write the static site into SITE: it works from file:// with no network.")
     build.add_argument("out_dir", type=Path, metavar="SITE", help="folder to write the site into (created if missing; an earlier site there is replaced)")
-    build.add_argument("--docs", type=Path, metavar="DIR", default=None,
-                       help="folder of Markdown guides to render, recursively (default: the guides shipped with the toolkit, the repository's docs/)")
-    build.add_argument("--no-docs", action="store_true", help="build without guides")
+    guides = build.add_mutually_exclusive_group()
+    guides.add_argument("--docs", type=Path, metavar="DIR", default=None,
+                        help="folder of Markdown guides to render, recursively (default: the guides shipped with the toolkit, the repository's docs/)")
+    guides.add_argument("--no-docs", action="store_true", help="build without guides")
     build.add_argument("--results", type=Path, nargs="+", action="extend", default=[], metavar="RUN.json",
                        help="reports of `session-contract run --report-json` (several runs and deployments; repeatable): adds the results pages")
     for name, what in (("table", "operations table generated from the spec"),

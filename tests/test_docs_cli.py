@@ -215,3 +215,4 @@ def test_usage_errors_are_one_line_too() -> None:
     one_line_error(session_docs("build"), "error: the following arguments are required: SITE")
     one_line_error(session_docs("publish"), "error: argument command: invalid choice")
     one_line_error(session_docs("build", "x", "--colour"), "error: unrecognized arguments: --colour")
+    one_line_error(session_docs("build", "x", "--docs", "docs", "--no-docs"), "error: argument --no-docs: not allowed with argument --docs")
