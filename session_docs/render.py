@@ -1,9 +1,14 @@
-"""HTML pages from the spec: Jinja2 with autoescaping, Markdown through markdown-it with raw HTML off."""
+"""HTML pages of the site: Jinja2 with autoescaping; Markdown of the spec through markdown-it with raw HTML off.
+
+Every page but Swagger UI's extends `base.html`: the navigation (relative links, so the site works from
+file://) and the one stylesheet, `site.css`."""
 
 from __future__ import annotations
 
 import http
 import json
+import posixpath
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -50,6 +55,25 @@ def script_safe_json(spec: dict[str, Any]) -> Markup:
     return Markup(text)
 
 
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    page: str  # the target's path from the site's root, e.g. reference/session-mock.html
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    label: str  # "" for links that stand alone
+    links: tuple[NavLink, ...]
+
+
+def relative(target: str, current: str) -> str:
+    """`target` (a path from the site's root, maybe with a #fragment) as a link from the page `current`."""
+    path, hash_, fragment = target.partition("#")
+    link = posixpath.relpath(path, posixpath.dirname(current) or ".") if path else ""
+    return link + (hash_ + fragment if hash_ else "")
+
+
 _ENVIRONMENT = Environment(
     loader=PackageLoader("session_docs", "templates"),
     autoescape=select_autoescape(["html"]),
@@ -58,14 +82,29 @@ _ENVIRONMENT = Environment(
 _ENVIRONMENT.globals.update(markdown=markdown, as_json=as_json, schema_label=schema_label, reason=reason)
 
 
-def contract_page(spec: dict[str, Any]) -> str:
-    """contract.html: every operation with its statuses, their meaning and examples, and the semantics."""
-    return _ENVIRONMENT.get_template("contract.html").render(spec=spec, operations=operations(spec))
+class Pages:
+    """Renders the site's pages, each with the same navigation and a link to `site.css` relative to it."""
 
+    def __init__(self, site_title: str, nav: tuple[NavGroup, ...]) -> None:
+        self.site_title = site_title
+        self.nav = nav
 
-def swagger_ui_page(spec: dict[str, Any]) -> str:
-    """index.html: Swagger UI over the spec embedded in the page (it works from file://)."""
-    info = spec.get("info", {})
-    return _ENVIRONMENT.get_template("index.html").render(
-        title=info.get("title", "API"), version=info.get("version", ""), spec_json=script_safe_json(spec)
-    )
+    def render(self, template: str, page: str, **context: Any) -> str:
+        """`template` rendered as the page `page` (its path from the site's root)."""
+        def rel(target: str) -> str:
+            return relative(target, page)
+
+        return _ENVIRONMENT.get_template(template).render(
+            page=page, rel=rel, nav=self.nav, site_title=self.site_title, **context
+        )
+
+    def contract(self, spec: dict[str, Any], properties: dict[str, str]) -> str:
+        """contract.html: every operation with its statuses, their meaning and examples, the semantics, and
+        the properties the conformance suite checks."""
+        return self.render("contract.html", "contract.html", spec=spec, operations=operations(spec), properties=properties)
+
+    def swagger_ui(self, spec: dict[str, Any]) -> str:
+        """swagger.html: Swagger UI over the spec embedded in the page (it works from file://)."""
+        info = spec.get("info", {})
+        return self.render("swagger.html", "swagger.html", title=info.get("title", "API"), version=info.get("version", ""),
+                           spec_json=script_safe_json(spec))

@@ -36,7 +36,7 @@ class GeneratedBlock:
     def with_content(self, document: str, content: str) -> str:
         """`document` with the text between its markers replaced by `content` (MarkersMissing without them)."""
         if self._pattern().search(document) is None:
-            raise MarkersMissing(f"no {self.start.split(' (')[0]} ... {self.end} block found")
+            raise MarkersMissing.for_block(self)
         replacement = f"{self.start}\n{content}{self.end}"
         return self._pattern().sub(lambda _: replacement, document, count=1)
 
@@ -47,7 +47,11 @@ END_MARKER = OPERATIONS_BLOCK.end
 
 
 class MarkersMissing(ValueError):
-    """The document has no operations-table marker comments to write between."""
+    """The document has no marker comments of a generated block to write between."""
+
+    @classmethod
+    def for_block(cls, block: GeneratedBlock) -> MarkersMissing:
+        return cls(f"no {block.start.split(' (')[0]} ... {block.end} block found")
 
 
 def _cell(text: str) -> str:
