@@ -156,7 +156,7 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
     try:
         engine = Engine(options, select_checks(options.select, options.skip), on_event=progress)
         if not ns.quiet:  # before the checks are even imported: the first line within a second
-            say(f"session-contract: starting: {options.deployment_label}")
+            say(f"session-contract: starting: {options.deployment_target}")
         try:
             results = engine.run()
             global _ENGINE_RAN

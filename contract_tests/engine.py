@@ -206,7 +206,7 @@ class Engine:
         self.context = RunContext(options, self.cancel)
         self.client: ContractClient | None = None
         self.server: Any = None
-        self.target = options.deployment_label if options.base_url is None else options.base_url
+        self.target = options.deployment_target if options.base_url is None else options.base_url
         self.hint = ""
         self.stopped = ""
         self.throttled_out = ""  # why a gateway's throttling left a check unchecked, if it did
@@ -295,7 +295,10 @@ class Engine:
     def _run(self) -> RunResults:
         for check in self.checks:
             self._books.results[check.id] = PropertyResult(check.id)
-        self._emit(RunStarted(self.options.deployment_label, self.options.seed, tuple(c.id for c in self.checks),
+        target = self.options.deployment_target
+        if self.options.label:
+            target += f" ({self.options.label})"
+        self._emit(RunStarted(target, self.options.seed, tuple(c.id for c in self.checks),
                               self.options.time_budget))
         failure: list[BaseException] = []
         setup = self._in_worker(lambda: self._setup(failure), "contract-setup")
@@ -601,7 +604,7 @@ class Engine:
                 with open(self.options.request_log, "w", encoding="utf-8") as log:
                     log.writelines(f"{printable(line, keep_newlines=False)}\n" for line in list(client.log))
         results = RunResults(
-            target=self.options.deployment_label if self.options.base_url is not None else self.target,
+            target=self.options.deployment_target if self.options.base_url is not None else self.target,
             properties=self._books.results,
             requests=client.request_count if client else 0,
             shared_requests=client.requests_by_property.get(SHARED, 0) if client else 0,

@@ -11,13 +11,14 @@ one place an option is checked: a bad value is a `UsageError` naming the option 
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
 from typing import Any
 from urllib.parse import urlsplit
 
+from contract_tests.deviations import glob_matches
 from contract_tests.redaction import parse_header, with_credentials
 from session_spec.credentials import without_credentials
 from session_spec.tls import Tls, TlsError
@@ -183,13 +184,16 @@ class RunOptions:
     request_log: str | None = None
 
     @property
-    def deployment_label(self) -> str:
-        """`--label`, or the base URL without credentials (or the reference's description)."""
-        if self.label:
-            return self.label
+    def deployment_target(self) -> str:
+        """The base URL without credentials (or the reference's description): what the run checks."""
         if self.base_url is None:
             return "reference implementation (loopback)"
         return without_credentials(self.base_url)
+
+    @property
+    def deployment_label(self) -> str:
+        """`--label`, or the base URL without credentials (or the reference's description)."""
+        return self.label or self.deployment_target
 
 
 def check_base_url(raw: str) -> str:
@@ -242,8 +246,11 @@ def build_options(values: Mapping[str, Any], known_ids: Callable[[], list[str]] 
     if known_ids is not None:
         ids = known_ids()
         for glob in (*select, *skip):
-            if not any(fnmatch(pid, glob) for pid in ids):
-                raise UsageError(f"no property id matches {glob!r}")
+            if not any(glob_matches(glob, pid) for pid in ids):
+                groups = sorted({pid.split(".")[0] + ".*" for pid in ids})
+                close = difflib.get_close_matches(glob, [*groups, *ids] if "*" in glob else list(ids), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise UsageError(f"no property id matches {glob!r}{hint}; only * is a wildcard")
     seed = get("seed")
     if seed is None:
         import random

@@ -32,9 +32,9 @@ import importlib
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from fnmatch import fnmatch
 from typing import Any, Literal, TypeVar
 
+from contract_tests.deviations import glob_matches
 from contract_tests.expect import CheckSkipped
 from contract_tests.properties import PROPERTIES
 
@@ -127,9 +127,10 @@ def load_checks() -> dict[str, Check]:
 
 
 def matches(property_id: str, select: Iterable[str] = (), skip: Iterable[str] = ()) -> bool:
-    """Whether `--property` globs (`select`, empty: all) keep `property_id` and no `--skip-property` glob drops it."""
+    """Whether `--property` globs (`select`, empty: all) keep `property_id` and no `--skip-property` glob drops it.
+    The glob rule is the deviations file's (`contract_tests.deviations.glob_matches`): only `*` is a wildcard."""
     select, skip = list(select), list(skip)
-    return (not select or any(fnmatch(property_id, g) for g in select)) and not any(fnmatch(property_id, g) for g in skip)
+    return (not select or any(glob_matches(g, property_id) for g in select)) and not any(glob_matches(g, property_id) for g in skip)
 
 
 def select_checks(select: Iterable[str] = (), skip: Iterable[str] = ()) -> list[Check]:

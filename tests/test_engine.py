@@ -272,6 +272,17 @@ def test_a_measurement_cut_short_is_inconclusive_with_its_bound_and_the_run_is_i
     assert document["schemaVersion"] == 1 and document["verdict"]["conformant"] is False
 
 
+def test_a_label_names_the_deployment_and_leaves_its_target_in_every_report() -> None:
+    # --label once replaced the URL as the target of every report (JSON, JUnit, Markdown, progress).
+    events: list[Any] = []
+    _, results = run_engine([make_check("health.ok", lambda: None)], events=events, label="staging")
+    document = json.loads(render_json(results, tool_version="t", options={}))
+    assert document["deployment"] == {"label": "staging", "target": BASE}
+    assert f"- target: {BASE}" in render_markdown(results)
+    assert any(p.get("name") == "target" and p.get("value") == BASE for p in ET.fromstring(render_junit(results)).iter("property"))
+    assert events[0].target == f"{BASE} (staging)"
+
+
 def test_canaries_are_made_before_the_checks_that_need_them() -> None:
     seen: dict[str, Any] = {}
 

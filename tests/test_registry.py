@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from contract_tests.properties import PROPERTIES
-from contract_tests.registry import HYPOTHESIS, check, load_checks, select_checks
+from contract_tests.registry import HYPOTHESIS, check, load_checks, matches, select_checks
 
 
 def test_every_property_has_exactly_one_registered_check() -> None:
@@ -34,6 +34,15 @@ def test_ids_and_statements_are_importable_without_importing_any_check() -> None
 def test_selection_by_globs_keeps_the_contracts_order() -> None:
     chosen = [c.id for c in select_checks(["persistence.*", "health.ok"], ["persistence.under-volume"])]
     assert chosen == ["health.ok", "persistence.until-delete"]
+
+
+def test_property_globs_follow_the_deviations_files_rule_and_a_miss_names_the_nearest_id() -> None:
+    from contract_tests.options import OPTION_BY_NAME, UsageError, build_options
+
+    assert matches("schema.stateless", ["schema.*"]) and not matches("schema.stateless", ["schema?stateless"])
+    assert not matches("schema.stateless", ["schema.[s]tateless"])  # only * is a wildcard, as in a deviations file
+    with pytest.raises(UsageError, match=r"no property id matches 'schma\.\*' \(did you mean 'schema\.\*'\?\)"):
+        build_options({OPTION_BY_NAME["property"].dest: ["schma.*"]}, known_ids=lambda: list(PROPERTIES))
 
 
 def test_a_check_of_an_unknown_property_or_with_a_parameter_the_engine_cannot_supply_is_refused() -> None:
