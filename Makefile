@@ -43,7 +43,7 @@ serve: $(RUNTIME)  ## serve session-mock (the API, Swagger UI, /__mock/ admin) o
 	$(VENV)/bin/session-mock --host $(HOST) --port $(PORT) $(MOCK_ARGS)
 
 # RESULTS: reports of `session-contract run --report-json` to show, e.g. `make docs RESULTS="staging.json prod.json"`.
-docs: $(STAMP)  ## build the static documentation site into site/ (the guides of docs/, and RESULTS if given)
+docs: $(RUNTIME)  ## build the static documentation site into site/ (the guides of docs/, and RESULTS if given)
 	$(VENV)/bin/session-docs build site $(if $(RESULTS),--results $(RESULTS))
 
 docs-generated: $(STAMP)  ## regenerate docs/reference/ and the generated blocks of the guides (a test fails while one is stale)

@@ -17,8 +17,8 @@ Where keys overlap, an exact key wins over a glob, and of globs the first listed
 a registered property id or a well-formed difference id. Every mistake is a `DeviationsError`
 whose message is one line naming the file, and the line and column (1-based) where YAML can say:
 invalid YAML, an empty file (`{}` lists nothing), a top level that is not a mapping, a duplicate
-key, a reason that is not a non-empty string, unknown ids (all of them, each with the nearest known
-id when one is close).
+key, a reason that is not a non-empty string, a key of `*` alone (it would excuse everything), unknown
+ids (all of them, each with the nearest known id when one is close).
 """
 
 from __future__ import annotations
@@ -340,7 +340,10 @@ def _entries(node: yaml.MappingNode) -> tuple[list[tuple[str, str]], list[tuple[
             problems.append((*at, f"duplicate key {key!r} (first at line {first[key]})"))
             continue
         first[key] = at[0]
-        if not is_known(key):
+        if key.strip("*") == "":
+            problems.append((*at, f"{key!r} names every property and every difference, so no run could fail: "
+                                  "list each deviation, or a group such as 'schema.*'"))
+        elif not is_known(key):
             problems.append((*at, _unknown(key)))
         reason = value_node.value.strip() if isinstance(value_node, yaml.ScalarNode) and value_node.tag == "tag:yaml.org,2002:str" else ""
         if not reason:

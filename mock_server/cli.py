@@ -190,9 +190,10 @@ def banner(base_url: str, args: argparse.Namespace, store: SessionStore, session
         f"  Swagger UI   {base_url}/api/v1/ui/",
         f"  OpenAPI      {base_url}/api/v1/openapi.json",
         f"  Admin        {base_url}/__mock/ (GET: the list), {base_url}/__mock/reset (POST), {base_url}/__mock/requests (GET), "
-        f"{base_url}/__mock/sessions (GET, POST)" + ("" if args.proxy else f", {base_url}/__mock/namespace (GET, POST)"),
+        f"{base_url}/__mock/sessions (GET, POST)"
+        + (f", {base_url}/__mock/violations (GET)" if args.proxy else f", {base_url}/__mock/namespace (GET, POST)"),
         f"  Health       {base_url}/health",
-        f"  Store        {where} (sessions stored: {sessions})",
+        f"  Store        {where}" + ("" if args.proxy else f" (sessions stored: {sessions})"),
         *describe_hosts(args),
         *describe_forwarding(args),
         f"  CORS         {describe_cors(args.cors_origins, args.cors_credentials) if not args.no_cors else 'off (--no-cors)'}",

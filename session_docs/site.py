@@ -165,8 +165,9 @@ def navigation(guides: GuideSet) -> tuple[NavGroup, ...]:
 
 
 def property_meaning(pid: str) -> str:
-    """Where a property's meaning is: its row on the contract page (the registry's statement)."""
-    return f"contract.html#property-{pid}"
+    """Where a property's meaning is: its row on the contract page (the registry's statement); "" for an id
+    this toolkit does not know (a report of a newer version), which then gets no link."""
+    return f"contract.html#property-{pid}" if pid in PROPERTIES else ""
 
 
 def quick_links(guides: GuideSet, deployments: list[Deployment]) -> list[QuickLink]:

@@ -371,3 +371,10 @@ def test_diff_exits_2_with_one_line_before_fetching_the_description(tmp_path: Pa
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == ("session-contract diff: known.yaml:1:1: unknown id 'undocumented-eror:*' "
                            "(a glob that matches no property id and no difference id; did you mean 'undocumented-error:*'?)\n")
+
+
+def test_a_key_of_star_alone_is_refused_since_it_would_excuse_everything(tmp_path: Path) -> None:
+    path = tmp_path / "all.yaml"
+    path.write_text('"*": we accept anything\n"schema.*": Schemathesis is noisy here\n', encoding="utf-8")
+    with pytest.raises(DeviationsError, match=r"all.yaml:1:1: '\*' names every property and every difference"):
+        load_known_deviations(path)

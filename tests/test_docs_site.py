@@ -415,6 +415,18 @@ def test_reports_name_text_that_is_escaped_and_labels_that_become_file_names(tmp
     assert deployment_slug("   ") == "deployment" and deployment_slug("Staging (EU)") == "staging-eu"
 
 
+def test_a_property_this_toolkit_does_not_know_is_shown_without_a_link_to_nowhere(tmp_path: Path) -> None:
+    newer = report("dev.json")  # a report of a newer tool, with a property this one has never heard of
+    newer["properties"].append({**newer["properties"][0], "id": "future.new-property"})
+    path = tmp_path / "newer.json"
+    path.write_text(json.dumps(newer), encoding="utf-8")
+    build_site(tmp_path / "site", docs=None, results=[path])
+    shown = (tmp_path / "site" / "results" / "dev.html").read_text(encoding="utf-8")
+    assert "<code>future.new-property</code>" in shown
+    for page in [tmp_path / "site" / "results.html", *(tmp_path / "site" / "results").glob("*.html")]:
+        assert "contract.html#property-future.new-property" not in page.read_text(encoding="utf-8"), page
+
+
 @pytest.mark.skipif(not REAL_DOCS.is_dir(), reason="no docs/ in this checkout yet: the placeholder guides are tested above")
 def test_the_repositorys_guides_build_with_every_link_resolving(tmp_path: Path) -> None:
     notes: list[str] = []

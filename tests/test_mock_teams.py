@@ -103,7 +103,8 @@ def test_the_banner_says_latency_and_forced_answers_apply_before_forwarding() ->
     text = mock_cli.banner("http://127.0.0.1:8090", args, InMemorySessionStore(), 0)
     assert "Latency      800 ms before forwarding" in text
     assert "never forwarded" in text
-    assert "proxied; nothing stored here" in text
+    assert "proxied; nothing stored here" in text and "sessions stored" not in text  # nothing is stored in proxy mode
+    assert "/__mock/violations (GET)" in text and "/__mock/namespace" not in text  # proxy mode's admin routes
 
 
 # --- 3. reset as a barrier ------------------------------------------------------------------------
