@@ -650,12 +650,39 @@ class Deadline(Layer):
 
 
 class Network(httpx.BaseTransport):
-    """The default innermost layer: an `httpx.Client` (its `HTTPTransport` with `limits`, the environment's
-    proxies as a plain `httpx.Client` would use them, and `verify`: the run's SSL context, see
-    `session_spec.tls`) sending each request as a stream, so `Deadline` reads the body itself."""
+    """The default innermost layer: an `httpx.Client` per thread (its `HTTPTransport` with `limits`, the
+    environment's proxies as a plain `httpx.Client` would use them, and `verify`: the run's SSL context,
+    see `session_spec.tls`) sending each request as a stream, so `Deadline` reads the body itself.
+
+    One connection pool per thread, because httpcore's pool is not safe to share here: a connection handed
+    to one thread's request but not yet marked active can be judged expired (its keep-alive just ran
+    out) by another thread's pass over the pool and closed under the request, which then fails with
+    EBADF although the target answered (seen as a false failure about once in 50 default runs). A pool
+    that only its own thread uses closes an expired connection before it hands one out. The threads that
+    send are the client's reused helper threads (`contract_tests.daemons`), so their connections stay
+    warm."""
 
     def __init__(self, limits: httpx.Limits, verify: ssl.SSLContext | bool = True) -> None:
-        self.client = httpx.Client(limits=limits, follow_redirects=False, verify=verify)
+        self.limits = limits
+        self.verify = verify
+        self._local = threading.local()
+        self._clients: list[httpx.Client] = []  # every thread's, to close them all
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def client(self) -> httpx.Client:
+        """The calling thread's client (made on its first request)."""
+        client: httpx.Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = httpx.Client(limits=self.limits, follow_redirects=False, verify=self.verify)
+            with self._lock:
+                if self._closed:
+                    client.close()
+                    raise httpx.TransportError("the client was closed")
+                self._clients.append(client)
+            self._local.client = client
+        return client
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.client.send(request, stream=True)
@@ -665,7 +692,11 @@ class Network(httpx.BaseTransport):
         return response
 
     def close(self) -> None:
-        self.client.close()
+        with self._lock:
+            self._closed = True
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
 
 
 __all__ = [

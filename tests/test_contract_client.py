@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -789,3 +790,33 @@ def test_a_sample_whose_read_back_was_throttled_is_discarded() -> None:
     layer = ReadYourWrites(httpx.MockTransport(throttling), ledger, http.build_request, lambda r: "curl")
     send(layer, "POST", SESSION_PATH, extensions={transports.SAMPLE: True})
     assert ledger.kinds["create"].checked == 0 and ledger.misses == []
+
+
+def test_each_thread_sends_on_a_connection_pool_of_its_own_and_keeps_its_connection_warm() -> None:
+    """httpcore's shared pool could close a connection it had just handed to another thread's request (its
+    keep-alive ran out before the request marked it active): EBADF on an answered request, a false failure
+    about once in 50 default runs. Each thread now has its own pool, which only that thread touches."""
+    from reference_impl import create_app
+    from reference_impl.serving import LiveServer
+
+    network = transports.Network(httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=2.0))
+    pools: dict[str, Any] = {}
+
+    def twice(name: str, base_url: str) -> None:
+        for _ in range(2):
+            response = network.handle_request(httpx.Request("GET", f"{base_url}/health"))
+            response.read()
+            response.close()
+        pools[name] = network.client._transport._pool  # type: ignore[attr-defined]
+
+    with LiveServer(create_app()) as server:
+        threads = [threading.Thread(target=twice, args=(name, server.base_url)) for name in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert pools["a"] is not pools["b"]
+        assert [len(pools[name].connections) for name in ("a", "b")] == [1, 1]  # each reused its one connection
+    network.close()
+    with pytest.raises(httpx.TransportError, match="closed"):
+        network.handle_request(httpx.Request("GET", "http://127.0.0.1:9/health"))
