@@ -106,16 +106,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _read(readme: Path) -> str:
+    from session_docs.site import SiteError, read_text
+
     try:
-        return readme.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise Failure(f"{readme}: no such file") from None
-    except IsADirectoryError:
-        raise Failure(f"{readme}: is a folder, not a Markdown file") from None
-    except UnicodeDecodeError as exc:
-        raise Failure(f"{readme}: not UTF-8 text (offset {exc.start})") from None
-    except OSError as exc:
-        raise Failure(f"{readme}: cannot read it: {exc.strerror or exc}") from None
+        return read_text(readme, str(readme), "a Markdown file")
+    except SiteError as exc:
+        raise Failure(str(exc)) from None
 
 
 def _generated(block: GeneratedBlock, what: str, table: str, write: Path | None, check: Path | None) -> int:

@@ -75,19 +75,25 @@ class Inputs:
 # --- reading -----------------------------------------------------------------------------------------------
 
 
-def read_spec(path: Path) -> tuple[str, dict[str, Any]]:
-    """The spec's text and data; SiteError for a file that is missing, unreadable, not YAML or not OpenAPI."""
-    where = f"--spec {path}"
+def read_text(path: Path, where: str, what: str) -> str:
+    """The UTF-8 text of `path`; a SiteError starting with `where` for a file that is missing, a folder
+    (not `what`), not UTF-8 or unreadable."""
     try:
-        source = Path(path).read_bytes().decode("utf-8")
+        return Path(path).read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SiteError(f"{where}: no such file") from None
     except IsADirectoryError:
-        raise SiteError(f"{where}: is a folder, not an OpenAPI document") from None
+        raise SiteError(f"{where}: is a folder, not {what}") from None
     except UnicodeDecodeError as exc:
         raise SiteError(f"{where}: not UTF-8 text (offset {exc.start})") from None
     except OSError as exc:
         raise SiteError(f"{where}: cannot read it: {exc.strerror or exc}") from None
+
+
+def read_spec(path: Path) -> tuple[str, dict[str, Any]]:
+    """The spec's text and data; SiteError for a file that is missing, unreadable, not YAML or not OpenAPI."""
+    where = f"--spec {path}"
+    source = read_text(path, where, "an OpenAPI document")
     try:
         spec = yaml.safe_load(source)
     except yaml.YAMLError as exc:

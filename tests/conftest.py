@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -11,6 +12,9 @@ from reference_impl import create_app
 from reference_impl.serving import LiveServer
 from session_spec import SPEC_PATH, load_spec
 from tests.status_coverage import StatusRecorder
+
+if TYPE_CHECKING:
+    from tests.private_ca import Pki
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +52,11 @@ def base_url(reference_server: LiveServer) -> str:
 def client(base_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url, timeout=10.0) as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A private CA with its server and client certificates (`tests.private_ca`), made once per test run."""
+    from tests.private_ca import make_pki
+
+    return make_pki(tmp_path_factory.mktemp("pki"))

@@ -18,14 +18,9 @@ import pytest
 
 from contract_tests.target import TargetUnreachable, probe
 from session_spec.tls import Tls, TlsError
-from tests.private_ca import Pki, make_pki, stand_ins
+from tests.private_ca import Pki, stand_ins
 
 CHEAP = ["--property", "health.*", "--property", "create.*", "--max-examples", "2", "--seed", "1"]
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="module")

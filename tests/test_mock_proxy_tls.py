@@ -23,15 +23,10 @@ import pytest
 
 from mock_server import cli as mock_cli
 from tests.mock_process import MockProcess, run_cli
-from tests.private_ca import Pki, make_pki, stand_ins
+from tests.private_ca import Pki, stand_ins
 
 SESSION = "/api/v1/session"
 CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "SSL_CERT_DIR")
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="module")
