@@ -139,24 +139,24 @@ def run(ns: argparse.Namespace, out: TextIO) -> int:
         except CanaryStateError as exc:
             print(f"session-contract: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    if not ns.quiet:  # before the target is even asked: the first line within a second
+        say(f"session-contract: starting: {options.deployment_target}")
     if options.base_url is not None:
         try:
             probe(options.base_url, options.headers, tls=options.tls)
         except TargetUnreachable as exc:
             print(f"session-contract: {exc}", file=sys.stderr)
             return EXIT_USAGE
-
-    def say(line: str) -> None:
-        print(line, file=out, flush=True)
-
     progress = Progress(say if not ns.quiet else (lambda line: None))
     # Hypothesis' caches go to a temporary directory, not into the caller's working directory.
     scratch = tempfile.mkdtemp(prefix="session-contract-")
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", scratch)
     try:
         engine = Engine(options, select_checks(options.select, options.skip), on_event=progress)
-        if not ns.quiet:  # before the checks are even imported: the first line within a second
-            say(f"session-contract: starting: {options.deployment_target}")
         try:
             results = engine.run()
             global _ENGINE_RAN
@@ -298,8 +298,11 @@ def main(argv: list[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
     # Until the engine installs its own (cooperative) handlers, a stop is an ordinary interrupt of
     # this single thread: no request is in flight yet, and nothing has been created.
+    # SIGINT too: a shell starts a background job with SIGINT ignored, and Python then leaves it so; a
+    # Ctrl-C (or `kill -INT`) in the first moments was lost, and the run went on to its end.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt_before_start)
+        signal.signal(signal.SIGINT, _interrupt_before_start)
     try:
         code = canary(ns, sys.stdout) if ns.command == "canary" else run(ns, sys.stdout)
     except KeyboardInterrupt:

@@ -197,7 +197,8 @@ class RunOptions:
 
 
 def check_base_url(raw: str) -> str:
-    """The base URL without a trailing slash, or a UsageError: empty, no scheme, another scheme, no host."""
+    """The base URL without a trailing slash, or a UsageError: empty, no scheme, another scheme, no host, a
+    query or a fragment."""
     text = raw.strip()
     if not text:
         raise UsageError("--base-url is empty (an unset CI variable?); give http(s)://host[:port], or leave the option out "
@@ -214,6 +215,9 @@ def check_base_url(raw: str) -> str:
         raise UsageError(f"--base-url scheme {parts.scheme!r} is not supported; use http or https")
     if not parts.hostname:
         raise UsageError(f"--base-url has no host: {without_credentials(text)!r}")
+    if parts.query or parts.fragment or text.endswith(("?", "#")):  # every path is appended to it: a query would end up inside them
+        raise UsageError(f"--base-url takes no query or fragment (the service root: http(s)://host[:port][/prefix]): "
+                         f"{without_credentials(text)!r}")
     return text.rstrip("/")
 
 

@@ -3,7 +3,8 @@ probe that tells "nothing answers there" (exit 2) from "it answers, let us check
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -39,9 +40,37 @@ def probe(base_url: str, headers: Mapping[str, str], timeout: float = 5.0, trans
         with httpx.Client(transport=transport, headers=dict(headers), timeout=timeout) as http:
             return _probe(http, base_url, tls)
     if key not in _PROBED:
-        with httpx.Client(headers=dict(headers), timeout=timeout, verify=tls.context()) as http:
-            _PROBED[key] = _probe(http, base_url, tls)
+
+        def ask() -> str:
+            with httpx.Client(headers=dict(headers), timeout=timeout, verify=tls.context()) as http:
+                return _probe(http, base_url, tls)
+
+        _PROBED[key] = _bounded(ask, timeout, base_url)
     return _PROBED[key]
+
+
+def _bounded(ask: Callable[[], str], timeout: float, base_url: str) -> str:
+    """`ask()` on a daemon thread, waited for `timeout` s in all (connect, headers and every byte of the
+    body: httpx's timeout bounds each read, so an answer dripping a byte a second would never end); the
+    wait ends at once on Ctrl-C (KeyboardInterrupt in the waiting thread). The abandoned thread ends
+    with the process."""
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["value"] = ask()
+        except BaseException as exc:  # handed to the waiting thread
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="contract-probe", daemon=True).start()
+    if not done.wait(timeout):
+        raise TargetUnreachable(f"target unreachable: {_shown(base_url)} (no complete answer to GET /health within {timeout:g} s)")
+    if "error" in outcome:
+        raise outcome["error"]
+    return str(outcome["value"])
 
 
 def _probe(http: httpx.Client, base_url: str, tls: Tls) -> str:

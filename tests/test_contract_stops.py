@@ -68,6 +68,8 @@ class CountingServer:
     (["--base-url", "  "], "--base-url is empty"),
     (["--base-url", "{host}"], "needs a scheme"),
     (["--base-url", "ftp://{host}"], "scheme 'ftp' is not supported"),
+    (["--base-url", "http://{host}?x=1"], "takes no query or fragment"),
+    (["--base-url", "http://{host}/prefix#top"], "takes no query or fragment"),
     (["--max-rps", "-1"], "--max-rps must be 0 (no limit) or at least 0.1, got -1"),
     (["--time-budget", "-5"], "--time-budget must be 0 (no budget) or at least 1"),
     (["--concurrency", "5"], "--concurrency must be 20 to 1000, got 5"),
@@ -286,3 +288,51 @@ def test_a_stop_in_the_first_moments_says_so_in_one_line(signum: int, tmp_path: 
     assert process.returncode == 1 and "Traceback" not in errors
     assert "interrupted" in output + errors
     assert left == 0
+
+
+def _ignoring_sigint() -> None:
+    """As a shell starts a background job: SIGINT ignored (and Python keeps it so unless told)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def test_ctrl_c_while_the_target_is_first_asked_stops_the_run_even_if_the_shell_ignored_sigint(tmp_path: Path) -> None:
+    """A run started in the background and interrupted while its first request waited: the interrupt was
+    lost (SIGINT inherited as ignored), the request timed out, and it said "unreachable", exit 2."""
+    silent = socket.socket()  # listens, never answers: the first request waits
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    try:
+        process = subprocess.Popen([*COMMAND, "--base-url", f"http://127.0.0.1:{silent.getsockname()[1]}"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, cwd=tmp_path, preexec_fn=_ignoring_sigint)
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.readline()  # "starting: ...", printed before the target is asked
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        out, errors = process.communicate(timeout=60)
+    finally:
+        silent.close()
+    assert "starting" in first
+    assert process.returncode == 1 and "interrupted" in out + errors and "unreachable" not in errors and "Traceback" not in errors
+
+
+async def _dripping_everything(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Every answer, /health's included: headers at once, then its body a byte a second."""
+    if scope["type"] != "http":
+        return
+    body = b'{"message": "OK, slowly, one byte at a time"}'
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json"),
+                                                                          (b"content-length", str(len(body)).encode())]})
+    for index in range(len(body)):
+        await send({"type": "http.response.body", "body": body[index:index + 1], "more_body": index < len(body) - 1})
+        await asyncio.sleep(1.0)
+
+
+def test_a_first_answer_that_drips_is_bounded_as_a_whole(tmp_path: Path) -> None:
+    """The first request (is anything there?) had only httpx's per-read timeout: a /health body dripping
+    a byte a second held the run, silent, for as long as the body lasted."""
+    with LiveServer(_dripping_everything) as server:
+        done = subprocess.run([*COMMAND, "--base-url", server.base_url, "--request-timeout", "2", "--time-budget", "5"],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=60, preexec_fn=_default_signals)
+    assert done.returncode == 2 and "no complete answer to GET /health within 5 s" in done.stderr, done.stderr
+    assert done.stdout.startswith("session-contract: starting:")
