@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 
 class Cancelled(BaseException):
@@ -35,6 +36,8 @@ class CancelToken:
         self._event = threading.Event()
         self._reason = ""
         self._lock = threading.Lock()
+        self._wakers: dict[int, Callable[[], None]] = {}
+        self._next = 0
         self.cancelled_at: float | None = None  # time.monotonic() of the first cancel
 
     @property
@@ -52,6 +55,26 @@ class CancelToken:
             self._reason = reason
             self.cancelled_at = time.monotonic()
             self._event.set()
+            wakers = list(self._wakers.values())
+        for wake in wakers:
+            wake()
+
+    def on_cancel(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call `wake()` (cheap, thread-safe: e.g. an `Event.set`) when the token is cancelled, at once if it
+        already is; answers the function that forgets it. Lets a wait sleep until its own event or a
+        stop, with no polling."""
+        with self._lock:
+            if not self._event.is_set():
+                key = self._next
+                self._next += 1
+                self._wakers[key] = wake
+                return lambda: self._forget(key)
+        wake()
+        return lambda: None
+
+    def _forget(self, key: int) -> None:
+        with self._lock:
+            self._wakers.pop(key, None)
 
     def check(self) -> None:
         """Raise `Cancelled` if the run is stopping."""

@@ -58,6 +58,7 @@ from contract_tests.transports import (
     Counting,
     Deadline,
     Failures,
+    InFlight,
     Network,
     OwnershipGuard,
     RateLimit,
@@ -138,6 +139,7 @@ class ContractClient:
             # was closing was reset.
             transport = Network(httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=2.0),
                                 self.tls.context())
+        self.writes_in_flight = InFlight()  # abandoned ones included: cleanup waits for them first
         # The stack, outermost first: each line one layer and its reason (see contract_tests.transports).
         layers: list[Wrap] = [
             lambda inner: OwnershipGuard(inner, self.sessions, base_path),  # never change a session not ours
@@ -153,7 +155,8 @@ class ContractClient:
             RetrySafe,  # a GET or HEAD whose connection broke under it is sent once more
             # the whole exchange, not each read; a write in flight at a stop still gets its answer (up to its
             # deadline, at most WRITE_GRACE s): the answer names the session cleanup must delete
-            lambda inner: Deadline(inner, timeout, cancel, grace=min(timeout, WRITE_GRACE) if timeout > 0 else WRITE_GRACE),
+            lambda inner: Deadline(inner, timeout, cancel, grace=min(timeout, WRITE_GRACE) if timeout > 0 else WRITE_GRACE,
+                                   in_flight=self.writes_in_flight),
         ]
         stack = transport
         for wrap in reversed(layers):

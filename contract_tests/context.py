@@ -27,6 +27,7 @@ class RunContext:
     planted: list[Any] = field(default_factory=list)  # this run's canaries, as `canaries.Canary`, when they outlive it
     target: str = ""  # the deployment, as the canary state file records it
     notes: dict[str, str] = field(default_factory=dict)  # property id -> what a passing check covered
+    stragglers: list[Any] = field(default_factory=list)  # futures of measured samples not waited for: cleanup waits
 
     def elapsed(self) -> float:
         """Seconds since the run started."""

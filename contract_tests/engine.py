@@ -15,7 +15,8 @@ What one run does, in order:
    loads the target while they sample; each samples until its sample size (`--min-detectable-rate`)
    or until the budget or a stop ends it, then it is "inconclusive";
 4. **last phase**: the checks that read what the others measured (`phase="last"`);
-5. **cleanup**: every session the run created is deleted, bounded by `--cleanup-timeout`;
+5. **cleanup**: every session the run created is deleted (`--concurrency` or MAX_LANES at once, the
+   larger), bounded by `--cleanup-timeout`;
 6. the results (`RunResults`) are returned and the last event is emitted.
 
 Stopping is cooperative (see `contract_tests.cancel`). `stop()` (called by a signal handler, by the
@@ -34,6 +35,7 @@ Events (`RunStarted`, `CheckStarted`, `CheckFinished`, `Heartbeat`, `Stopping`, 
 
 from __future__ import annotations
 
+import concurrent.futures
 import queue
 import signal
 import threading
@@ -50,6 +52,7 @@ from contract_tests.cancel import Cancelled, CancelToken
 from contract_tests.client import SHARED, ContractClient, Hygiene, current_property
 from contract_tests.context import RunContext
 from contract_tests.expect import CheckSkipped, ContractViolation, Inconclusive
+from contract_tests.measure import MAX_LANES
 from contract_tests.options import RunOptions
 from contract_tests.printable import printable
 from contract_tests.rates import Measured
@@ -70,6 +73,7 @@ REPEATED_SHAPES = {
 """The measured properties and the pair their replay script repeats (`contract_tests.scripts.repeat_script`)."""
 HARD_STOP_GRACE = 10.0  # seconds after --time-budget at which running checks are abandoned
 STOP_GRACE = 5.0  # seconds running checks get to end after a stop, before they are abandoned
+SETTLE_WRITES = 5.0  # seconds cleanup first waits, at most, for writes still under way (see `_settle_writes`)
 HEARTBEAT = 4.0  # seconds without an event after which a heartbeat comes (so never 5 s without a line)
 TICK = 0.2  # how often the engine's waits look at the clock
 CANARY_COUNT = 3
@@ -564,7 +568,10 @@ class Engine:
 
         def clean() -> None:
             try:
-                outcome.append(client.cleanup(timeout=bound, abort=self.abort))
+                self._settle_writes(client, min(SETTLE_WRITES, bound / 2))
+                # as many at once as the measurements' lanes: a far target's round trips overlap
+                outcome.append(client.cleanup(max(client.concurrency, MAX_LANES), timeout=bound - (time.monotonic() - began),
+                                              abort=self.abort))
             except BaseException:  # skipped by a second stop: what is not confirmed gone is reported below
                 return
 
@@ -588,6 +595,21 @@ class Engine:
             client.close()
         self._shutdown_server()
         return hygiene
+
+    def _settle_writes(self, client: ContractClient, bound: float) -> None:
+        """Before cleanup looks: wait (at most `bound` s; a second stop ends it) for the measured samples
+        left running (`RunContext.stragglers`) and for every write still under way, abandoned ones
+        included. A create answered after cleanup had looked would leave its session behind, unseen; a
+        create-with-id cleanup found absent could still arrive."""
+        ends = time.monotonic() + max(bound, 0.0)
+        while not self.abort.cancelled and (left := ends - time.monotonic()) > 0:
+            running = [future for future in self.context.stragglers if not future.done()]
+            if running:
+                concurrent.futures.wait(running, timeout=min(TICK, left))
+            elif not client.writes_in_flight.wait_idle(min(TICK, left)):
+                continue
+            elif not any(not future.done() for future in self.context.stragglers):
+                return
 
     def _shutdown_server(self) -> None:
         if self.server is not None and not self.abort.cancelled:

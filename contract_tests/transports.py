@@ -57,7 +57,6 @@ ON_HEADERS = "contract.on_headers"  # request.extensions: a callable the network
 WRITE_METHODS = {"POST", "PATCH", "DELETE"}
 THROTTLED = 429  # Too Many Requests: a read-back answered so tells nothing about the write
 THROTTLED_TEXT = "throttled"
-POLL = 0.05  # seconds between looks at the cancel token while an exchange is under way
 
 Render = Callable[[httpx.Request], str]
 
@@ -530,6 +529,37 @@ class RetrySafe(Layer):
 # --- the deadline of the whole exchange ----------------------------------------------------------
 
 
+class InFlight:
+    """The writes under way through one client's `Deadline`: from the moment an exchange is handed to its
+    helper thread until that thread is done, even if the caller has left (a stop, a deadline, a measured
+    sample not waited for). Cleanup waits for them first: a create answered after cleanup looked would
+    leave its session behind unseen."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def enter(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def leave(self) -> None:
+        with self._idle:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.notify_all()
+
+    @property
+    def count(self) -> int:
+        with self._idle:
+            return self._count
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no write is under way (True) or `timeout` seconds pass (False)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, max(timeout, 0.0))
+
+
 class _Exchange:
     """One request and its whole answer, read on a daemon thread; see `Deadline`."""
 
@@ -541,10 +571,12 @@ class _Exchange:
         self.deadline = deadline
         self.cancel = cancel
         self.done = threading.Event()
+        self.woken = threading.Event()  # set with `done`, and by a stop: what the caller waits on
         self.abandoned = threading.Event()
         self.response: httpx.Response | None = None
         self.error: BaseException | None = None
         self.timed_out = False
+        self.in_flight: InFlight | None = None  # set for a write: left when `run` ends
 
     def _bound_reads(self) -> None:
         """Every phase's timeout (connect, write, pool, each read) is what remains of the deadline."""
@@ -584,6 +616,9 @@ class _Exchange:
             self.error = exc
         finally:
             self.done.set()
+            self.woken.set()
+            if self.in_flight is not None:
+                self.in_flight.leave()
 
 
 class Deadline(Layer):
@@ -600,11 +635,13 @@ class Deadline(Layer):
     when the token is cancelled gets `grace` more seconds (within its deadline) to finish: its answer tells
     what it created, so cleanup deletes it by id instead of reporting an unknown."""
 
-    def __init__(self, inner: httpx.BaseTransport, timeout: float, cancel: CancelToken = NEVER, grace: float = 2.0) -> None:
+    def __init__(self, inner: httpx.BaseTransport, timeout: float, cancel: CancelToken = NEVER, grace: float = 2.0,
+                 in_flight: InFlight | None = None) -> None:
         super().__init__(inner)
         self.timeout = timeout
         self.cancel = cancel
         self.grace = grace
+        self.in_flight = in_flight or InFlight()  # the writes under way, abandoned ones included
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         token = token_of(request, self.cancel)
@@ -618,18 +655,35 @@ class Deadline(Layer):
         patient = request.method in WRITE_METHODS  # its answer may name what cleanup must delete
         exchange = _Exchange(self.inner, request, deadline, token, patient)
         request.extensions[SENT] = True
-        HELPERS.submit(exchange.run)
-        give_up: float | None = None  # once cancelled: when the exchange is abandoned
-        while not exchange.done.wait(max(min(POLL, deadline - time.monotonic()), 0.0)):
-            now = time.monotonic()
-            if token.cancelled:
-                give_up = give_up if give_up is not None else now + (self.grace if patient else 0.0)
-                if now >= give_up and not exchange.done.is_set():  # an answer that just came is kept
+        forget = token.on_cancel(exchange.woken.set)  # a stop wakes the wait below: no polling
+        if patient:
+            exchange.in_flight = self.in_flight
+            self.in_flight.enter()
+        try:
+            try:
+                HELPERS.submit(exchange.run)
+            except BaseException:
+                if patient:
+                    self.in_flight.leave()
+                raise
+            give_up: float | None = None  # once cancelled: when the exchange is abandoned
+            while True:
+                exchange.woken.clear()  # before looking: a wake-up that comes after the look is not lost
+                if exchange.done.is_set():
+                    break
+                now = time.monotonic()
+                if token.cancelled:
+                    give_up = give_up if give_up is not None else now + (self.grace if patient else 0.0)
+                    if now >= give_up:
+                        exchange.abandoned.set()
+                        token.check()
+                if now >= deadline:
                     exchange.abandoned.set()
-                    token.check()
-            if now >= deadline:
-                exchange.abandoned.set()
-                raise self._late(request, limit, httpx.ReadTimeout)
+                    raise self._late(request, limit, httpx.ReadTimeout)
+                until = min(deadline, give_up if give_up is not None else float("inf"))
+                exchange.woken.wait(None if until == float("inf") else until - now)
+        finally:
+            forget()
         if exchange.timed_out:
             raise self._late(request, limit, httpx.ReadTimeout)
         if exchange.error is not None:

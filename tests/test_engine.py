@@ -321,6 +321,44 @@ def test_stop_ends_running_checks_at_their_next_request_and_cleanup_still_runs()
     assert stand_in.sessions == {} and results.hygiene.left_behind == [] and results.hygiene.created > 0
 
 
+class SlowCreatesWithId(StandIn):
+    """Takes `slow` seconds over each create-with-id before making it: a loaded server's backlog."""
+
+    def __init__(self, slow: float) -> None:
+        super().__init__()
+        self.slow = slow
+        self.landed = threading.Event()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path != "/api/v1/session":
+            time.sleep(self.slow)
+            response = super().__call__(request)
+            self.landed.set()
+            return response
+        return super().__call__(request)
+
+
+def test_a_write_still_under_way_after_a_stop_is_waited_for_before_cleanup_looks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The create-with-id outlives its caller (its grace after the stop is 0.2 s; it lands after 1 s):
+    cleanup waits for it, then deletes what it made. Looking first, cleanup would find the id absent,
+    call it never made, and the session would appear afterwards, left behind and unreported."""
+    monkeypatch.setattr("contract_tests.client.WRITE_GRACE", 0.2)
+    stand_in = SlowCreatesWithId(slow=1.0)
+    sent = threading.Event()
+
+    def slow_create(contract_client: ContractClient) -> None:
+        sent.set()
+        contract_client.request("POST", f"/api/v1/session/{contract_client.fresh_id()}")
+
+    engine = Engine(RunOptions(base_url=BASE, seed=1), [make_check("create-with-id.same-id", slow_create)],
+                    transport=httpx.MockTransport(stand_in), handle_signals=False)
+    threading.Thread(target=lambda: (sent.wait(10), time.sleep(0.1), engine.stop("interrupted")), daemon=True).start()
+    results = engine.run()
+    assert stand_in.landed.wait(10)  # look once the slow create has been made
+    assert results.stopped == "interrupted"
+    assert stand_in.sessions == {} and results.hygiene.left_behind == []
+
+
 def test_a_check_that_ignores_the_token_is_abandoned_after_the_grace(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "STOP_GRACE", 0.5)
     release = threading.Event()

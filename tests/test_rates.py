@@ -44,5 +44,5 @@ def test_far_deployments_get_more_lanes_and_loopback_keeps_the_quiet_minimum() -
     from contract_tests.measure import LANES, MAX_LANES, lanes_for
 
     assert lanes_for(0.003, 299) == LANES  # loopback: a sample takes a few ms
-    assert lanes_for(0.05, 299) == 8  # 299 x 50 ms in about 2 s
+    assert lanes_for(0.05, 299) == 20  # 299 x 50 ms in about SHAPE_SECONDS (0.75 s)
     assert lanes_for(0.25, 299) == MAX_LANES  # 120 ms an answer

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from contract_tests.baton import held, holding, yielded
+from contract_tests.baton import Baton, held, holding, yielded
 from contract_tests.client import SESSION_PATH, ContractClient
 from contract_tests.context import RunContext
 from contract_tests.expect import ContractViolation, expect, expect_status, json_body
@@ -37,7 +37,7 @@ from contract_tests.steps import timestamp
 from contract_tests.strategies import first_difference, json_equal, json_objects
 
 PATCHES = json_objects(max_size=3, max_leaves=6).filter(bool)  # {} has its own check: patch.edge-cases
-MACHINES = 4  # independent state machines at once, sharing --max-examples between them
+MACHINES = 8  # independent state machines at once, sharing --max-examples between them
 READERS = 16  # threads for the reads of the invariant checks, shared by the machines
 
 
@@ -248,11 +248,13 @@ class SessionModel(RuleBasedStateMachine):
 def random_operation_sequences_agree_with_the_model(contract_client: ContractClient, contract_run: RunContext) -> None:
     options = contract_run.options
     seed = options.seed if options.seed is not None else random.randrange(2**31)
-    # Hypothesis' first example of a machine is its simplest (creates only): each machine gets at least 5.
-    machines = max(1, min(MACHINES, options.max_examples // 5))
+    # Hypothesis' first example of a machine is its simplest (creates only): each machine gets at least 3.
+    machines = max(1, min(MACHINES, options.max_examples // 3))
     share = -(-options.max_examples // machines)
     failures: list[BaseException] = []
-    baton = held()  # each machine runs Hypothesis in its own thread: each takes the check's baton in turn
+    # each machine runs Hypothesis in its own thread, taking the check's baton in turn (one of its own
+    # when the caller holds none: called outside the engine, the machines must still take turns)
+    baton = held() or Baton(HYPOTHESIS)
 
     def run_machine(number: int, readers: ChargedThreadPool) -> None:
         with holding(baton, contract_client.cancel):

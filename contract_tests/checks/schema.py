@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
+from contract_tests.baton import Baton, held, holding
 from contract_tests.cancel import Cancelled
 from contract_tests.client import ContractClient, as_uuid
 from contract_tests.expect import ContractViolation
+from contract_tests.parallel import ChargedThreadPool
 from contract_tests.registry import HYPOTHESIS, contract_property
 
 if TYPE_CHECKING:
@@ -208,12 +210,25 @@ def every_response_conforms_to_the_spec(contract_client: ContractClient, contrac
         suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate], verbosity=Verbosity.quiet,
     )
     violations: list[tuple[str, ContractViolation]] = []
+    operations: list[Any] = []
     for result in schema.get_all_operations():
-        cancel.check()
         if isinstance(result, Err):  # an operation Schemathesis cannot read: the spec's fault, reported
             violations.append(("openapi.yaml", ContractViolation(f"openapi.yaml: {_explain(result.err())}")))
-            continue
-        operation = result.ok()
+        else:
+            operations.append(result.ok())
+    found: dict[int, tuple[str, ContractViolation]] = {}
+    # each operation's test runs in a thread of its own, taking the check's baton in turn (one of its
+    # own when the caller holds none: called outside the engine, the threads must still take turns)
+    baton = held() or Baton(HYPOTHESIS)
+
+    def run_operation(index: int) -> None:
+        with holding(baton, cancel):
+            outcome = _test_operation(operations[index])
+        if outcome is not None:
+            found[index] = outcome
+
+    def _test_operation(operation: Any) -> tuple[str, ContractViolation] | None:
+        cancel.check()
         cases = st.one_of([operation.as_strategy(generation_mode=mode, feedback=feedback) for mode in modes])
 
         def conforms(case: schemathesis.Case) -> None:
@@ -230,50 +245,104 @@ def every_response_conforms_to_the_spec(contract_client: ContractClient, contrac
         try:
             settings(test)()
         except Exception as exc:  # Cancelled is a BaseException: it passes through
-            violations.append(_violation(exc, contract_client, operation.label))
+            return _violation(exc, contract_client, operation.label)
+        return None
+
+    with ChargedThreadPool(max_workers=max(1, len(operations))) as pool:
+        list(pool.map(run_operation, range(len(operations))))  # the first exception (Cancelled included) is raised
+    violations += [found[index] for index in sorted(found)]
     _report(violations)
+
+
+STATEFUL_MACHINES = 4
+"""Schemathesis state machines run at once, sharing --max-examples: each in its own thread, taking turns
+on the check's baton (`contract_tests.baton`), so a far target's round trips overlap."""
 
 
 @contract_property("schema.stateful", exclusive=HYPOTHESIS, cost=1.0)
 def chains_through_the_links_conform(contract_client: ContractClient, contract_run: SchemaRun) -> None:
     """Schemathesis' state machine over the spec's links: every answer of every chain conforms; each
-    chain deletes the sessions it created."""
+    chain deletes the sessions it created. `STATEFUL_MACHINES` machines share `--max-examples`."""
+
+    options = contract_run.options
+    machines = max(1, min(STATEFUL_MACHINES, options.max_examples // 5))
+    share = -(-options.max_examples // machines)
+    baton = held() or Baton(HYPOTHESIS)  # as in schema.stateless
+    failures: list[BaseException] = []
+
+    def run_machine(number: int) -> None:
+        with holding(baton, contract_run.cancel):
+            try:
+                _run_stateful(contract_client, contract_run, share, None if options.seed is None else options.seed + number)
+            except BaseException as exc:  # handed to the check's thread below; Cancelled included
+                failures.append(exc)
+
+    with ChargedThreadPool(max_workers=machines) as pool:
+        list(pool.map(run_machine, range(machines)))
+    cancelled = next((f for f in failures if isinstance(f, Cancelled)), None)
+    if cancelled is not None:
+        raise cancelled
+    if failures:
+        raise failures[0]
+
+
+def _session_of(case: schemathesis.Case, response: httpx.Response) -> str | None:
+    """The session a case's request named, or the one its create made."""
+    raw = (case.path_parameters or {}).get("session_id")
+    if isinstance(raw, str):
+        return raw
+    if case.method.upper() == "POST" and response.status_code == 201:
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        return str(body.get("sessionId")) if isinstance(body, dict) else None
+    return None
+
+
+def _run_stateful(contract_client: ContractClient, contract_run: SchemaRun, examples: int, seed: int | None) -> None:
+    """One Schemathesis state machine of `examples` chains; each chain deletes what it created."""
     import hypothesis
     import schemathesis
     from hypothesis import HealthCheck, Phase
     from schemathesis.specs.openapi.checks import ensure_resource_availability
 
-    options, cancel = contract_run.options, contract_run.cancel
+    cancel = contract_run.cancel
     # ensure_resource_availability (ST302) misreads the ownership rule: a PATCH or DELETE whose id the
     # run does not own is sent to a fresh id instead, and its 404 is taken for "created resource not
     # found". Read-after-create is checked by create.read-your-writes and, after every write of the
     # run, by consistency.read-your-writes.
-    sent: list[httpx.Response] = []  # the last request the state machine sent, for the reproduction
+    sent: list[httpx.Response] = []  # the last request this machine sent, for the reproduction
 
     class Workflow(loaded_schema().as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
-            self.before = contract_client.live_sessions_of("schema.stateful")
+            self.created: set[str] = set()  # this chain's sessions (other machines' run meanwhile)
 
         def teardown(self) -> None:
-            for sid in contract_client.live_sessions_of("schema.stateful") - self.before:
-                contract_client.delete(str(sid))
+            for sid in sorted(self.created):
+                contract_client.delete(sid)
 
         def call(self, case: schemathesis.Case, **kwargs: Any) -> Any:
             cancel.check()
             response = send(contract_client, case)
             sent[:] = [response]
+            sid = _session_of(case, response)
+            if sid is not None and case.method.upper() == "POST" and response.status_code == 201:
+                self.created.add(sid)
+            elif sid is not None and case.method.upper() == "DELETE" and response.status_code in (200, 404):
+                self.created.discard(sid)
             return schemathesis.Response.from_any(response)
 
         def validate_response(self, response: Any, case: schemathesis.Case, additional_checks: Any = None, **kwargs: Any) -> None:
             validate(contract_client, case, response, sent[0] if sent else None, recorder=self.recorder,
                      excluded_checks=[ensure_resource_availability])
 
-    if options.seed is not None:
-        Workflow = hypothesis.seed(options.seed)(Workflow)  # type: ignore[misc]
+    if seed is not None:
+        Workflow = hypothesis.seed(seed)(Workflow)  # type: ignore[misc]
     try:
         Workflow.run(
             settings=hypothesis.settings(
-                max_examples=options.max_examples, stateful_step_count=6, deadline=None, database=None,
+                max_examples=examples, stateful_step_count=6, deadline=None, database=None,
                 derandomize=False, phases=[Phase.generate], suppress_health_check=list(HealthCheck), print_blob=False,
             )
         )

@@ -77,7 +77,7 @@ def sessions_survive_thousands_of_concurrent_creates_patches_and_deletes(
             changed = [sid for sid, _, same in answers if not same]
             expect(not changed, f"{len(changed)} patched sessions lost their data, first: {changed[:1]}")
         finally:
-            # Delete what a failure left here, concurrently: the run's final cleanup deletes one at a time.
+            # Delete what a failure left here at once, on this pool: the final cleanup would leave it for the end.
             leftovers = [sid for sid, state in made if sid is not None and state != "deleted" and sid not in removed]
             list(pool.map(lambda sid: contract_client.request("DELETE", f"{SESSION_PATH}/{sid}", check_write=False), leftovers))
     expect_status(contract_client.head(earliest[0]), 204, "HEAD the earliest session")
