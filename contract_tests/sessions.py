@@ -67,6 +67,11 @@ class SessionBook:
     - `uncertain`: a create-with-id whose answer never came (it may exist: cleanup must look);
     - `unanswered_creates`: creates without an id whose answer never came (their ids cannot be known);
     - `kept`: canaries that outlive the run (`contract_tests.canaries`): owned, never cleaned up.
+
+    Writes of one id that overlap in time (a concurrent history) are answered in an order the target
+    chose and read in an order the threads chose: the last answer read says nothing certain about the
+    id's final state. So an id written by overlapping writes is `uncertain` once they end (cleanup looks),
+    until a write of it alone says again what it is (`begin_write`, `end_write`).
     """
 
     def __init__(self) -> None:
@@ -77,7 +82,30 @@ class SessionBook:
         self.unanswered_creates = 0
         self.kept: set[uuid.UUID] = set()  # canaries that outlive the run: ours to read and delete, never cleaned up
         self.creator: dict[uuid.UUID, str] = {}  # the property whose request created each session
+        self.writing: dict[uuid.UUID, int] = {}  # writes of each id under way
+        self.contended: set[uuid.UUID] = set()  # ids with overlapping writes under way
         self._lock = threading.Lock()
+
+    def begin_write(self, sid: uuid.UUID) -> None:
+        """A write of `sid` is about to leave; if another is under way, the two overlap."""
+        with self._lock:
+            under_way = self.writing.get(sid, 0)
+            if under_way:
+                self.contended.add(sid)
+            self.writing[sid] = under_way + 1
+
+    def end_write(self, sid: uuid.UUID) -> None:
+        """A write of `sid` ended (answered or not), after its answer was recorded: an id of
+        overlapping writes becomes uncertain, so cleanup looks at it whatever the last answer said."""
+        with self._lock:
+            under_way = self.writing.get(sid, 1) - 1
+            if sid in self.contended and sid not in self.kept:
+                self.uncertain.add(sid)
+            if under_way <= 0:
+                self.writing.pop(sid, None)
+                self.contended.discard(sid)
+            else:
+                self.writing[sid] = under_way
 
     def reserve(self) -> uuid.UUID:
         sid = uuid.uuid4()
@@ -138,6 +166,7 @@ class SessionBook:
             return len(self.live) + len(self.deleted)
 
     def to_clean(self) -> set[uuid.UUID]:
-        """The sessions that may still exist: live ones, and creates with an id that got no answer."""
+        """The sessions that may still exist: live ones, creates with an id that got no answer, and ids
+        of overlapping writes."""
         with self._lock:
             return self.live | self.uncertain

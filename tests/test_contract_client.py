@@ -406,6 +406,42 @@ def test_tracking_notes_creates_whose_answer_never_came() -> None:
     assert book.uncertain == {chosen} and book.unanswered_creates == 1 and book.live == set()
 
 
+class ServerOrderNotReadOrder(Store):
+    """The DELETE of a session is made first and the create-with-id of that id after it (so it
+    exists at the end), but the DELETE's answer is read last: what a concurrent history can do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deleted, self.created = threading.Event(), threading.Event()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE" and not self.deleted.is_set():
+            response = super().__call__(request)
+            self.deleted.set()
+            self.created.wait(5)  # its answer is read after the create's
+            return response
+        response = super().__call__(request)
+        if request.method == "POST" and self.deleted.is_set():
+            self.created.set()  # made after the DELETE
+        return response
+
+
+def test_an_id_written_by_overlapping_writes_is_left_to_cleanup_whatever_the_last_answer_read() -> None:
+    store = ServerOrderNotReadOrder()
+    client, _ = in_process(store, verify_writes=False)
+    sid = client.fresh_id()
+    assert client.request("POST", f"{SESSION_PATH}/{sid}").status_code == 201
+    racing = threading.Thread(target=lambda: client.request("DELETE", f"{SESSION_PATH}/{sid}"))
+    racing.start()
+    assert store.deleted.wait(5)
+    again = client.request("POST", f"{SESSION_PATH}/{sid}")  # made after the DELETE, answered before it
+    racing.join(10)
+    assert again.status_code == 201 and str(sid) in store.sessions  # the target holds it at the end
+    assert uuid.UUID(str(sid)) in client.sessions.to_clean()  # though the last answer read was the DELETE's
+    hygiene = client.cleanup()
+    assert hygiene.left_behind == [] and store.sessions == {}
+
+
 # --- read-your-writes --------------------------------------------------------------------------------
 
 
