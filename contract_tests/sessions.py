@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import uuid
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -68,10 +69,11 @@ class SessionBook:
     - `unanswered_creates`: creates without an id whose answer never came (their ids cannot be known);
     - `kept`: canaries that outlive the run (`contract_tests.canaries`): owned, never cleaned up.
 
-    Writes of one id that overlap in time (a concurrent history) are answered in an order the target
-    chose and read in an order the threads chose: the last answer read says nothing certain about the
-    id's final state. So an id written by overlapping writes is `uncertain` once they end (cleanup looks),
-    until a write of it alone says again what it is (`begin_write`, `end_write`).
+    A create and a DELETE of one id that overlap in time (a concurrent history) are answered in an order
+    the target chose and read in an order the threads chose: the last answer read says nothing certain
+    about whether the id exists. So such an id is `uncertain` once they end (cleanup looks), until a
+    write of it alone says again what it is (`begin_write`, `end_write`). Overlapping creates alone, or
+    DELETEs alone, leave no doubt: any acknowledged one decides.
     """
 
     def __init__(self) -> None:
@@ -82,30 +84,31 @@ class SessionBook:
         self.unanswered_creates = 0
         self.kept: set[uuid.UUID] = set()  # canaries that outlive the run: ours to read and delete, never cleaned up
         self.creator: dict[uuid.UUID, str] = {}  # the property whose request created each session
-        self.writing: dict[uuid.UUID, int] = {}  # writes of each id under way
-        self.contended: set[uuid.UUID] = set()  # ids with overlapping writes under way
+        self.writing: dict[uuid.UUID, Counter[str]] = {}  # the methods of each id's writes under way
+        self.contended: set[uuid.UUID] = set()  # ids with a create and a DELETE under way at once
         self._lock = threading.Lock()
 
-    def begin_write(self, sid: uuid.UUID) -> None:
-        """A write of `sid` is about to leave; if another is under way, the two overlap."""
+    def begin_write(self, sid: uuid.UUID, method: str) -> None:
+        """A write (`method`: POST, PATCH or DELETE) of `sid` is about to leave; a create and a DELETE
+        under way at once make the id contended."""
         with self._lock:
-            under_way = self.writing.get(sid, 0)
-            if under_way:
+            under_way = self.writing.setdefault(sid, Counter())
+            other = {"POST": "DELETE", "DELETE": "POST"}.get(method)
+            if other is not None and under_way[other] > 0:
                 self.contended.add(sid)
-            self.writing[sid] = under_way + 1
+            under_way[method] += 1
 
-    def end_write(self, sid: uuid.UUID) -> None:
-        """A write of `sid` ended (answered or not), after its answer was recorded: an id of
-        overlapping writes becomes uncertain, so cleanup looks at it whatever the last answer said."""
+    def end_write(self, sid: uuid.UUID, method: str) -> None:
+        """A write of `sid` ended (answered or not), after its answer was recorded: a contended id
+        becomes uncertain, so cleanup looks at it whatever the last answer said."""
         with self._lock:
-            under_way = self.writing.get(sid, 1) - 1
+            under_way = self.writing.get(sid, Counter())
+            under_way[method] -= 1
             if sid in self.contended and sid not in self.kept:
                 self.uncertain.add(sid)
-            if under_way <= 0:
+            if under_way.total() <= 0:
                 self.writing.pop(sid, None)
                 self.contended.discard(sid)
-            else:
-                self.writing[sid] = under_way
 
     def reserve(self) -> uuid.UUID:
         sid = uuid.uuid4()
@@ -167,6 +170,6 @@ class SessionBook:
 
     def to_clean(self) -> set[uuid.UUID]:
         """The sessions that may still exist: live ones, creates with an id that got no answer, and ids
-        of overlapping writes."""
+        a create and a DELETE wrote at once."""
         with self._lock:
             return self.live | self.uncertain

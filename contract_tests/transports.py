@@ -336,8 +336,8 @@ class Tracking(Layer):
     """Learns from answers which sessions the run created (a 2xx POST: the id from the path, or the
     201 body's `sessionId`) and deleted (a 2xx DELETE), for cleanup and the ownership guard. A create
     that left but got no answer is noted too: with its id it is checked by cleanup, without one it is
-    counted as unknown. An id written by overlapping writes is left to cleanup to look at (see
-    `SessionBook`): which of their answers the target gave last cannot be told from here."""
+    counted as unknown. An id a create and a DELETE wrote at once is left to cleanup to look at (see
+    `SessionBook`): which of the two the target made last cannot be told from here."""
 
     def __init__(self, inner: httpx.BaseTransport, book: SessionBook, base_path: str = "") -> None:
         super().__init__(inner)
@@ -350,11 +350,11 @@ class Tracking(Layer):
         sid = as_uuid(raw)
         is_create = request.method == "POST" and (path == SESSION_PATH or sid is not None)
         if sid is not None and request.method in WRITE_METHODS:
-            self.book.begin_write(sid)
+            self.book.begin_write(sid, request.method)
             try:
                 return self._handle(request, sid, is_create, raw)
             finally:
-                self.book.end_write(sid)
+                self.book.end_write(sid, request.method)
         return self._handle(request, sid, is_create, raw)
 
     def _handle(self, request: httpx.Request, sid: uuid.UUID | None, is_create: bool, raw: str | None) -> httpx.Response:
