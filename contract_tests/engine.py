@@ -495,11 +495,11 @@ class Engine:
             if sid is None:
                 return ""
             sent = [r for r in client.session_requests.of(sid) if r.charged == property_id]
-            if not property_id.startswith("schema."):
-                # The script ends at the failing request. Not for Schemathesis: its checks send follow-ups of
-                # their own after the request they judge (a GET after a DELETE 200), and those show the fault.
-                last = max((i for i, r in enumerate(sent) if (r.method, r.status) == failing), default=len(sent) - 1)
-                sent = sent[:last + 1]
+            # The script ends at the failing request (the one whose answer the violation shows: for a
+            # Schemathesis check that judges a request by a follow-up, the follow-up), not at whatever
+            # the check sent after it, such as a state machine's teardown.
+            last = max((i for i, r in enumerate(sent) if (r.method, r.status) == failing), default=len(sent) - 1)
+            sent = sent[:last + 1]
             return replay_script(sent, sid=str(sid), base_url=base, header_names=names, what=property_id) if sent else ""
         except Exception:  # a script is a convenience: never let it hide the failure itself
             return ""

@@ -17,6 +17,7 @@ value of at least `ECHO_MIN` characters is replaced: shorter values cannot be to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from session_spec.credentials import split_credentials
@@ -59,7 +60,16 @@ def parse_header(raw: str) -> tuple[str, str]:
     name, value = name.strip(), value.strip()
     if not sep or not name or any(c.isspace() for c in name):
         raise ValueError("--header expects 'Name: value' (a header name, a colon, then the value)")
+    if not _TOKEN.fullmatch(name):
+        raise ValueError(f"--header {name!r}: a header name is letters, digits and !#$%&'*+-.^_`|~ only (RFC 9110 §5.1)")
+    if any(not (" " <= c <= "~" or c == "\t") for c in value):
+        # RFC 9110 §5.5: no CR, LF or other control character; non-ASCII is not sent reliably either
+        raise ValueError(f"--header {name}: the value may hold only visible ASCII characters, spaces and tabs "
+                         "(no line break, control character or non-ASCII letter); the value is not shown")
     return name, value
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 §5.6.2 token
 
 
 def with_credentials(url: str, headers: Mapping[str, str], option: str) -> tuple[str, dict[str, str]]:

@@ -265,6 +265,13 @@ def test_header_parsing_errors_never_echo_the_value() -> None:
     with pytest.raises(ValueError) as error:
         parse_header("Bearer-s3cr3t")
     assert "s3cr3t" not in str(error.value)
+    # a line break inside the value, a control character or a non-ASCII letter (RFC 9110 §5.5): refused
+    # here, by name only, before httpx could echo the value in its own error or fail with a traceback
+    for value in ("Bearer s3cr3t\nX-Other: y", "Bearer s3cr3t\x00", "Bearer s3cr\u00c9t"):
+        with pytest.raises(ValueError) as error:
+            parse_header(f"Authorization: {value}")
+        assert "s3cr" not in str(error.value) and "Authorization" in str(error.value)
+    assert parse_header("Authorization: Bearer s3cr3t\n") == ("Authorization", "Bearer s3cr3t")  # a trailing newline is trimmed
 
 
 # --- rate limit --------------------------------------------------------------------------------------

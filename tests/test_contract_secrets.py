@@ -129,3 +129,16 @@ def test_a_token_given_every_supported_way_appears_in_no_output(gateway: Any, tm
     leaked = [name for name, text in outputs.items() if TOKEN in text or BASIC.split()[1] in text]
     assert leaked == []
     assert len(outputs) == 43  # the figure in docs/ci.md and the issue's closing note
+
+
+@pytest.mark.parametrize("value", ["Bearer {token}\nX-Other: y", "Bearer {token}\u00c9"], ids=["line-break", "non-ascii"])
+@pytest.mark.parametrize("command", [["run", "--base-url", "http://127.0.0.1:9"],
+                                     ["diff", "--against", "http://127.0.0.1:9/openapi.json"]], ids=["run", "diff"])
+def test_a_header_value_httpx_cannot_send_is_a_usage_error_that_never_shows_it(command: list[str], value: str) -> None:
+    """httpx's own errors for such a value quote it (a line break) or end in a traceback (non-ASCII)."""
+    token = secrets.token_hex(8)
+    done = subprocess.run([sys.executable, "-m", "contract_tests.cli", *command, "--header", f"Authorization: {value.format(token=token)}"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert token not in done.stdout + done.stderr and "Traceback" not in done.stderr
+    assert "--header Authorization" in done.stderr
