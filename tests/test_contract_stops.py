@@ -240,9 +240,13 @@ async def _dripping(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     if scope["method"] == "HEAD":
         await asyncio.sleep(3600)  # hung: no headers, ever
-    body = b'{"sessionId": "00000000-0000-4000-8000-000000000000", "message": "' + b"x" * 120 + b'"}'
-    await send({"type": "http.response.start", "status": 201, "headers": [(b"content-type", b"application/json"),
-                                                                          (b"content-length", str(len(body)).encode())]})
+    await _drip(send, 201, b'{"sessionId": "00000000-0000-4000-8000-000000000000", "message": "' + b"x" * 120 + b'"}')
+
+
+async def _drip(send: Any, status: int, body: bytes) -> None:
+    """Headers at once, then `body` a byte a second."""
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"),
+                                                                             (b"content-length", str(len(body)).encode())]})
     for index in range(len(body)):
         await send({"type": "http.response.body", "body": body[index:index + 1], "more_body": index < len(body) - 1})
         await asyncio.sleep(1.0)
@@ -320,12 +324,7 @@ async def _dripping_everything(scope: dict[str, Any], receive: Any, send: Any) -
     """Every answer, /health's included: headers at once, then its body a byte a second."""
     if scope["type"] != "http":
         return
-    body = b'{"message": "OK, slowly, one byte at a time"}'
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json"),
-                                                                          (b"content-length", str(len(body)).encode())]})
-    for index in range(len(body)):
-        await send({"type": "http.response.body", "body": body[index:index + 1], "more_body": index < len(body) - 1})
-        await asyncio.sleep(1.0)
+    await _drip(send, 200, b'{"message": "OK, slowly, one byte at a time"}')
 
 
 def test_a_first_answer_that_drips_is_bounded_as_a_whole(tmp_path: Path) -> None:
